@@ -1,0 +1,38 @@
+# digitrec: `make run` trains and evaluates the default model on the bundled MNIST;
+# `make test` runs the checks; `make bench` measures (slow, writes BENCHMARKS.md).
+# Each target sets up .venv first when it is missing or pyproject.toml changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch that lies on this machine's disk. An unpinned torch would make pip
+# fetch a multi-GB CUDA build, so it is installed first, pinned, and pyproject caps it.
+TORCH_VERSION := 2.13.0
+STAMP := $(VENV)/.installed-$(TORCH_VERSION)
+RUN_NAME ?= run-$(shell date +%Y%m%d-%H%M%S)
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/digitrec train --recipe default --name $(RUN_NAME)
+	$(BIN)/digitrec eval runs/$(RUN_NAME)
+	@echo "run folder and pictures: runs/$(RUN_NAME)/ (curves.png, confusion.png, errors.png)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check digitrec tests bench
+	$(BIN)/ruff format --check digitrec tests bench
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

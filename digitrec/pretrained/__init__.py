@@ -1,0 +1,1 @@
+"""Models that ship with digitrec (safetensors + JSON, see README.md here)."""
