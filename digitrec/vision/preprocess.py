@@ -1,0 +1,320 @@
+"""MNIST-style normalisation of one handwritten digit, as pure functions on numpy arrays.
+
+MNIST's recipe: bright ink (1.0) on black (0.0); the ink's bounding box scaled, aspect kept
+and anti-aliased, so its longer side is 20 px; pasted into a 28x28 frame with its centre of
+mass at the frame centre. normalize_digit chains the steps below; each also works alone:
+
+    ink_map -> ink_mask -> crop_to_ink -> fit_box -> center_by_mass
+
+Input is greyscale uint8 (0..255) or float in [0, 1]; an RGB array is turned to luminance.
+"""
+
+import math
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from digitrec.vision.decode import to_gray
+
+DIGIT_BOX = 20
+FRAME = 28
+
+# Bigger images are shrunk to this longer side first: the digit ends up 20 px tall anyway,
+# and the filters below cost time in proportion to the pixel count.
+WORK_SIZE = 1024
+
+# Smallest ink contrast (relative to the local paper brightness) that ink_map stretches to 1;
+# a flatter image keeps its small values, so noise is not blown up into strokes. With MIN_PEAK
+# this means ink fainter than about 6% of the paper's brightness is not found.
+MIN_CONTRAST = 0.15
+# Local light level below which ink contrast is not scaled up any more (dark ground, deep shadow).
+MIN_LIGHT = 0.2
+# Likewise never stretch noise: the divisor is at least this many noise standard deviations.
+NOISE_SIGMAS = 8.0
+# ink_mask finds no ink unless the slightly smoothed ink map reaches this level somewhere.
+MIN_PEAK = 0.4
+_PEAK_SMOOTHING = 0.7
+# Otsu's threshold, clamped: a floor against noise, a ceiling against a few hot pixels
+# pushing the cut above ordinary strokes.
+THRESHOLD_RANGE = (0.25, 0.6)
+# Specks: smaller than this share of the largest component or of the image, or further from
+# the largest component than this share of its longer side.
+SPECK_OF_LARGEST = 0.05
+SPECK_OF_IMAGE = 5e-4
+NEAR_LARGEST = 0.3
+# Ink has crisp edges, shading fades in: a component is kept only if its edge slope times the
+# smoothing scale, over its peak, reaches this (an ideal step edge gives 1/sqrt(2 pi) = 0.4).
+# The smoothing scale is a share of the image size, so blur up to about 1% of it is tolerated.
+MIN_EDGE_SHARPNESS = 0.12
+_EDGE_SMOOTHING = 1 / 200
+# crop_to_ink keeps the faint anti-aliased fringe above this level next to the mask.
+FRINGE_LEVEL = 0.05
+
+# Background estimate: structures narrower than this share of the image's longer side count as
+# ink. Even a bold digit filling the picture has strokes well below that.
+_BACKGROUND_WINDOW = 0.4
+_EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Where the ink is: float32 (H, W), background ~0, strongest ink ~1.
+
+    Works for dark ink on light paper and for light ink on dark ground (MNIST itself). The
+    background is estimated and taken out, and contrast is measured relative to the local
+    light level, so that a shadow or gradient across a photo is not ink.
+    """
+    g = _as_float(gray)
+    if min(g.shape) < 2:
+        return np.zeros_like(g)
+    dark = _dark_ink(g)
+    signal = 1.0 - g if dark else g
+    background = _background(signal)
+    # Light falling on the page multiplies what it shows: ink in a shadow is fainter by the same
+    # factor as the paper there, so dividing by the local light level evens it out.
+    light = np.maximum(1.0 - background if dark else background, MIN_LIGHT)
+    return _stretch((signal - background) / light)
+
+
+def ink_mask(ink: np.ndarray) -> np.ndarray:
+    """Boolean mask of the ink: Otsu threshold with a contrast floor.
+
+    Soft-edged components (shading) and specks (small, or far from the largest component)
+    are removed.
+    """
+    ink = np.asarray(ink, dtype=np.float32)
+    empty = np.zeros(ink.shape, dtype=bool)
+    # Smoothing first: single hot noise pixels must not pass for a stroke.
+    if ink.size == 0 or ndimage.gaussian_filter(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
+        return empty
+    threshold = float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
+    labels, count = ndimage.label(ink > threshold, structure=_EIGHT_NEIGHBOURS)
+    sharp = _sharp_components(ink, labels, count)
+    if sharp.size == 0:
+        return empty
+    return np.isin(labels, _main_components(labels, sharp))
+
+
+def crop_to_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The ink values (grey levels kept) in the mask's bounding box; None if the mask is empty.
+
+    The box is widened by the faint anti-aliased fringe next to the mask, and ink outside
+    the mask and that fringe (such as removed specks) is zeroed.
+    """
+    ink = np.asarray(ink, dtype=np.float32)
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return None
+    grow = max(2, round(max(mask.shape) / 100))
+    near = ndimage.binary_dilation(mask, iterations=grow)
+    # Faint fringe must stand out from the noise seen away from the ink, or it is noise too.
+    far = ink[~near]
+    level = max(FRINGE_LEVEL, float(np.percentile(far, 99))) if far.size else FRINGE_LEVEL
+    support = mask | (near & (ink > level))
+    rows = np.flatnonzero(support.any(axis=1))
+    cols = np.flatnonzero(support.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return np.where(support, ink, 0.0)[box].astype(np.float32)
+
+
+def fit_box(crop: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
+    """Resize so the longer side is `box` px, aspect kept, anti-aliased; values in [0, 1]."""
+    crop = np.ascontiguousarray(crop, dtype=np.float32)
+    height, width = crop.shape
+    if height == 0 or width == 0:
+        raise ValueError(f"cannot resize an empty crop of shape {crop.shape}")
+    factor = box / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    # Shrinking averages areas, as MNIST's anti-aliasing did; enlarging interpolates.
+    resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
+    resized = Image.fromarray(crop).resize(size, resample)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def center_by_mass(digit: np.ndarray, frame: int = FRAME) -> np.ndarray:
+    """Paste into a frame x frame black image with the centre of mass at the centre.
+
+    Convention (measured on MNIST, whose digits were shifted by whole pixels): the centre of
+    mass lands within half a pixel of array index (frame/2, frame/2), i.e. (14, 14) for 28 —
+    half a pixel below and right of the geometric centre 13.5. The shift is clamped so no
+    ink is cut off.
+    """
+    digit = np.asarray(digit, dtype=np.float32)
+    height, width = digit.shape
+    if height > frame or width > frame:
+        raise ValueError(f"digit of shape {digit.shape} does not fit a {frame}x{frame} frame")
+    out = np.zeros((frame, frame), dtype=np.float32)
+    total = float(digit.sum())
+    if total > 0:
+        cy = float(digit.sum(axis=1) @ np.arange(height)) / total
+        cx = float(digit.sum(axis=0) @ np.arange(width)) / total
+    else:
+        cy, cx = (height - 1) / 2, (width - 1) / 2
+    top = _clamped_offset(frame / 2 - cy, frame - height)
+    left = _clamped_offset(frame / 2 - cx, frame - width)
+    out[top : top + height, left : left + width] = digit
+    return out
+
+
+def normalize_digit(gray: np.ndarray) -> np.ndarray | None:
+    """An image holding one digit -> float32 (28, 28) MNIST-style, or None if there is none."""
+    g = _shrink(_as_float(gray), WORK_SIZE)
+    ink = ink_map(g)
+    crop = crop_to_ink(ink, ink_mask(ink))
+    if crop is None:
+        return None
+    digit = fit_box(crop, DIGIT_BOX)
+    # Every MNIST digit reaches full intensity (254 or 255); rescaling the strongest ink to 1
+    # undoes what faint ink, bright specks elsewhere and area-averaging took away.
+    digit /= max(float(digit.max()), 1e-6)
+    return center_by_mass(digit, FRAME)
+
+
+def _as_float(gray: np.ndarray) -> np.ndarray:
+    """Integers 0..255 (uint16: 0..65535) or floats -> float32 in [0, 1]; RGB -> luminance."""
+    arr = np.asarray(gray)
+    if arr.ndim == 3:
+        arr = to_gray(arr)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a greyscale image (H, W), got shape {arr.shape}")
+    if arr.dtype == np.uint16:
+        arr = arr / np.float32(65535)
+    elif arr.dtype.kind in "iu":
+        arr = arr / np.float32(255)
+    arr = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(arr, 0.0, 1.0)
+
+
+def _stretch(diff: np.ndarray) -> np.ndarray:
+    """Background to 0 and the strongest ink to 1.
+
+    Not when that would magnify noise or a faint smudge: then the values stay small, for
+    ink_mask to dismiss.
+    """
+    diff = diff - np.median(diff)
+    # The background is the majority and ink only ever lies above it, so the spread below the
+    # median is noise (and faint shading) alone, whatever its grain.
+    below = diff[diff < 0]
+    noise = 1.4826 * float(np.median(-below)) if below.size else 0.0
+    ink = np.clip(diff, 0.0, None)
+    peak = float(np.percentile(ink, 99.9))
+    scale = max(peak, MIN_CONTRAST, NOISE_SIGMAS * noise)
+    return np.clip(ink / scale, 0.0, 1.0).astype(np.float32)
+
+
+def _shrink(g: np.ndarray, longest: int) -> np.ndarray:
+    if max(g.shape) <= longest:
+        return g
+    factor = longest / max(g.shape)
+    size = (max(1, round(g.shape[1] * factor)), max(1, round(g.shape[0] * factor)))
+    return np.asarray(Image.fromarray(g).resize(size, Image.Resampling.BOX), dtype=np.float32)
+
+
+def _dark_ink(g: np.ndarray) -> bool:
+    """True for dark ink on light paper: the ink is the minority, the long tail of values.
+
+    Decided on a coarse high-passed copy so that a gradient does not skew the statistics.
+    """
+    small = _shrink(g, 128)
+    high = small - ndimage.gaussian_filter(small, max(small.shape) / 6, mode="reflect")
+    high -= high.mean()
+    return float(np.mean(high**3)) < 0.0
+
+
+def _background(signal: np.ndarray) -> np.ndarray:
+    """Background level under bright ink: a smooth trend plus a grey opening of the rest.
+
+    The opening removes every bright structure narrower than its window, so strokes do not
+    leak into the estimate as they would with a plain blur, and it keeps steps such as a
+    shadow's edge. It cannot follow a slope and a step at once, hence the trend first; with
+    the trend gone, mirroring at the border is harmless, and unlike other padding it keeps a
+    stroke lying along the edge narrow (merely doubled), so it is still ink.
+    """
+    longest = max(signal.shape)
+    window = max(3, round(longest * _BACKGROUND_WINDOW))
+    trend = _trend(signal)
+    residual = ndimage.gaussian_filter(signal - trend, max(0.5, longest / 300))
+    return trend + ndimage.grey_opening(residual, size=(window, window), mode="reflect")
+
+
+def _trend(signal: np.ndarray) -> np.ndarray:
+    """Least-squares quadratic surface (gradient, vignetting) through the background.
+
+    Ink is rejected as outliers. The fit starts from the lower half of the values, which is
+    background wherever ink is the minority, so thick ink cannot pull the first fit up.
+    """
+    small = _shrink(signal, 64)
+    basis = _quadratic_basis(small.shape)
+    values = small.ravel().astype(np.float64)
+    inliers = values <= np.median(values)
+    for _ in range(6):
+        coef = np.linalg.lstsq(basis[inliers], values[inliers], rcond=None)[0]
+        residual = values - basis @ coef
+        spread = 1.4826 * np.median(np.abs(residual[inliers])) + 1e-3
+        # One-sided: ink only ever lies above the background, noise on both sides of it.
+        inliers = residual <= 2.5 * spread
+    return (_quadratic_basis(signal.shape) @ coef).reshape(signal.shape).astype(np.float32)
+
+
+def _quadratic_basis(shape: tuple[int, ...]) -> np.ndarray:
+    """Columns 1, y, x, y², xy, x² on a grid spanning [-1, 1], the same at any resolution."""
+    rows = np.linspace(-1.0, 1.0, shape[0])
+    cols = np.linspace(-1.0, 1.0, shape[1])
+    y, x = (a.ravel() for a in np.meshgrid(rows, cols, indexing="ij"))
+    return np.stack([np.ones_like(y), y, x, y * y, x * y, x * x], axis=1)
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold on [0, 1] values: the cut maximising between-class variance."""
+    counts, edges = np.histogram(values, bins=256, range=(0.0, 1.0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts).astype(np.float64)
+    mass = np.cumsum(counts * centres)
+    total, total_mass = weight[-1], mass[-1]
+    upper = total - weight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mass * weight - total * mass) ** 2 / (weight * upper)
+    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def _sharp_components(ink: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """Labels of the components with crisp edges: shading fades in over many pixels, ink not."""
+    if count == 0:
+        return np.zeros(0, dtype=int)
+    index = np.arange(1, count + 1)
+    # Smoothed, or pixel noise on a shadow's fringe would pass for a sharp edge; the peak is
+    # taken after smoothing too, so that thin strokes, which it flattens, are judged fairly.
+    sigma = max(0.5, max(ink.shape) * _EDGE_SMOOTHING)
+    smooth = ndimage.gaussian_filter(ink, sigma)
+    slope = ndimage.gaussian_gradient_magnitude(ink, sigma)
+    mask = labels > 0
+    edge = mask & ~ndimage.binary_erosion(mask)
+    edge_slope = np.asarray(ndimage.median(slope, np.where(edge, labels, 0), index))
+    peak = np.asarray(ndimage.maximum(smooth, labels, index))
+    return index[edge_slope * sigma >= MIN_EDGE_SHARPNESS * peak]
+
+
+def _main_components(labels: np.ndarray, candidates: np.ndarray) -> list[int]:
+    """Of the candidate labels, the largest and the sizeable ones near it (no specks)."""
+    areas = np.bincount(labels.ravel(), minlength=int(labels.max()) + 1)
+    boxes = ndimage.find_objects(labels)
+    largest = int(candidates[np.argmax(areas[candidates])])
+    min_area = max(SPECK_OF_LARGEST * areas[largest], SPECK_OF_IMAGE * labels.size)
+    rows, cols = boxes[largest - 1]
+    margin = NEAR_LARGEST * max(rows.stop - rows.start, cols.stop - cols.start)
+
+    def near(r: slice, c: slice) -> bool:
+        return (
+            r.start - margin < rows.stop
+            and rows.start - margin < r.stop
+            and c.start - margin < cols.stop
+            and cols.start - margin < c.stop
+        )
+
+    return [int(i) for i in candidates if areas[i] >= min_area and near(*boxes[i - 1])]
+
+
+def _clamped_offset(shift: float, room: int) -> int:
+    # floor(x + 0.5), not round(): Python rounds halves to even, which would bias the placement.
+    return min(max(math.floor(shift + 0.5), 0), room)
