@@ -75,8 +75,11 @@ def run_training(
         )
     log.info(
         "data %s: %d train, %d validation, %d test",
-        splits.name, len(splits.train), len(splits.val), len(splits.test),
-    )  # fmt: skip
+        splits.name,
+        len(splits.train),
+        len(splits.val),
+        len(splits.test),
+    )
     result = train(config, splits, run_dir, resume=resume, show_progress=show_progress)
     return finish_run(run_dir, result.classifier, result.history, result.seconds, splits, config)
 

@@ -39,6 +39,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path = Path(path)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o644)  # mkstemp makes files private; a model file is for sharing
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
             temp.flush()

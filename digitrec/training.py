@@ -85,7 +85,10 @@ def train(
     optimizer = build_optimizer(module, config)
     schedule = Schedule(optimizer, config, steps_per_epoch)
     state = TrainingState()
-    checkpoint_path = run_dir / CHECKPOINT_FILE if run_dir is not None else None
+    checkpoint_path = None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint_path = run_dir / CHECKPOINT_FILE
     if resume and checkpoint_path is not None:
         state = _restore(checkpoint_path, module, optimizer, schedule, config)
     augment = AugmentConfig(config.augment_rotation, config.augment_shift, config.augment_scale)
@@ -112,8 +115,14 @@ def train(
         state.epochs_done = epoch
         log.info(
             "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  (%.1fs)",
-            epoch, config.epochs, train_loss, train_acc, val_loss, val_acc, state.seconds,
-        )  # fmt: skip
+            epoch,
+            config.epochs,
+            train_loss,
+            train_acc,
+            val_loss,
+            val_acc,
+            state.seconds,
+        )
         if val_loss < state.best_val_loss:
             state.best_val_loss, state.best_epoch = val_loss, epoch
             if config.early_stopping:
@@ -133,9 +142,13 @@ def train(
     if config.early_stopping and state.best_weights is not None:
         module.load_state_dict(state.best_weights)
     classifier = TorchClassifier(
-        module, config.model, _saved_arguments(config, len(splits.classes)),
-        splits.classes, mean, std,
-    )  # fmt: skip
+        module,
+        config.model,
+        _saved_arguments(config, len(splits.classes)),
+        splits.classes,
+        mean,
+        std,
+    )
     return TrainResult(classifier, state.history, state.seconds, stopped_early)
 
 
@@ -156,9 +169,10 @@ def _restore(
     tree, state, saved_config = load_checkpoint(path)
     # Only the epoch count may change on resume (to extend a run); all else must match.
     differing = [
-        key for key, value in config.to_dict().items()
+        key
+        for key, value in config.to_dict().items()
         if key not in ("epochs", "threads") and saved_config.get(key) != value
-    ]  # fmt: skip
+    ]
     if differing:
         raise DigitrecError(
             f"cannot resume: settings differ from the run's: {', '.join(differing)}"
@@ -189,9 +203,13 @@ def _train_epoch(
     steps = max(1, len(images) // config.batch_size)
     total_loss, total_correct, seen = 0.0, 0, 0
     bar = tqdm(
-        range(steps), desc=f"epoch {epoch}/{config.epochs}", unit="batch",
-        disable=not show_progress, leave=True, dynamic_ncols=True,
-    )  # fmt: skip
+        range(steps),
+        desc=f"epoch {epoch}/{config.epochs}",
+        unit="batch",
+        disable=not show_progress,
+        leave=True,
+        dynamic_ncols=True,
+    )
     for step in bar:
         index = order[step * config.batch_size : (step + 1) * config.batch_size]
         x = random_affine(images[index], augment, generator)  # (B, 1, 28, 28)
@@ -199,8 +217,9 @@ def _train_epoch(
         logits = module(x)
         loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
         if not math.isfinite(loss.item()):
-            raise DigitrecError(f"training diverged at epoch {epoch} (loss {loss.item()}): "
-                                "lower the learning rate")  # fmt: skip
+            raise DigitrecError(
+                f"training diverged at epoch {epoch} (loss {loss.item()}): lower the learning rate"
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

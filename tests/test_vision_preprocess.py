@@ -251,3 +251,13 @@ def test_real_mnist_digits_photographed() -> None:
         correlations.append(_correlation(_assert_mnist_like(photo), normalize_digit(sample)))
     # Not 1.0: enlarging then shrinking the 28-px original blurs it by about a pixel.
     assert np.mean(correlations) > 0.9
+
+
+@pytest.mark.parametrize("scale", [4, 8, 16])
+def test_smoothly_enlarged_digits_are_found(scale: int) -> None:
+    # A bicubic enlargement has edges as soft as a slightly blurred photo; they are still ink.
+    for digit in _mnist(20):
+        page = Image.fromarray(255 - digit).resize((28 * scale, 28 * scale), Image.BICUBIC)
+        result = _assert_mnist_like(normalize_digit(np.asarray(page)))
+        # Looser than for crisp input: the blur widens strokes and the faint fringe the box.
+        assert _correlation(result, normalize_digit(digit)) > 0.65

@@ -15,6 +15,7 @@ from digitrec.errors import DigitrecError
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+QUIET_HELP = "only print results and errors"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,11 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Handwritten digit recognition: train, compare and use digit classifiers.",
     )
     parser.add_argument("--version", action="version", version=f"digitrec {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print results and errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
     for module in (train, evaluate, predict, models):
         module.add_parser(commands)
+    for subparser in commands.choices.values():
+        # Also accepted after the subcommand; SUPPRESS keeps it from resetting the global flag.
+        subparser.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP
+        )
     return parser
 
 

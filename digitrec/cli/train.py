@@ -52,7 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for name, kind, help_text in _FLAGS:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=help_text)
     parser.add_argument(
-        "--model-args", help='extra model arguments as JSON, e.g. \'{"width": 32}\''
+        "--model-args", help="extra model arguments as JSON, e.g. '{\"width\": 32}'"
     )
     parser.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     parser.add_argument("--name", help="run name (default: <model>-<date>-<time>)")
@@ -125,8 +125,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"run_dir": str(summary.run_dir), **summary.metrics}))
         return 0
     metrics = summary.metrics
-    print(f"test accuracy {metrics['test_accuracy']:.2%} ({metrics['test_errors']} errors), "
-          f"{metrics['epochs']} epochs in {metrics['train_seconds']:.1f}s")  # fmt: skip
+    print(
+        f"test accuracy {metrics['test_accuracy']:.2%} ({metrics['test_errors']} errors), "
+        f"{metrics['epochs']} epochs in {metrics['train_seconds']:.1f}s"
+    )
     print(f"run folder: {summary.run_dir}")
     for label, path in summary.files.items():
         print(f"  {label:<10} {path}")

@@ -8,6 +8,7 @@ gzip-compressed; we detect that from the gzip magic bytes, not from the file nam
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -50,7 +51,7 @@ def parse_idx(data: bytes, *, name: str = "IDX data") -> np.ndarray:
         raise DataError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
     dtype = _DTYPES[code]
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)  # Python ints: a hostile header cannot overflow this
     if count > _MAX_VALUES:
         raise DataError(f"{name}: IDX header claims an impossible size {shape}")
     expected = header_size + count * dtype.itemsize

@@ -1,0 +1,50 @@
+"""Shared fixtures: small, fast slices of the bundled MNIST."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from digitrec.data.datasets import DataSplits, load_parts, validation_indices
+
+
+@pytest.fixture(autouse=True)
+def _two_threads() -> None:
+    # Tests compare exact weights across runs; pin the thread count they run with.
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def mnist_parts():
+    return load_parts("mnist")
+
+
+@pytest.fixture(scope="session")
+def small_splits(mnist_parts) -> DataSplits:
+    """3,000 training, 500 validation and 1,000 test digits."""
+    train, test = mnist_parts
+    head = train.head(3500)
+    train_idx, val_idx = validation_indices(len(head), 500, seed=0)
+    return DataSplits("mnist-small", head.subset(train_idx), head.subset(val_idx), test.head(1000))
+
+
+@pytest.fixture(scope="session")
+def tiny_splits(mnist_parts) -> DataSplits:
+    """600 training, 100 validation and 200 test digits, for runs that only need to finish."""
+    train, test = mnist_parts
+    head = train.head(700)
+    train_idx, val_idx = validation_indices(len(head), 100, seed=0)
+    return DataSplits("mnist-tiny", head.subset(train_idx), head.subset(val_idx), test.head(200))
+
+
+def mnist_png_bytes(image: np.ndarray, *, invert: bool = True) -> bytes:
+    """An MNIST digit as a PNG, by default dark ink on white paper like a scan."""
+    import io
+
+    from PIL import Image
+
+    pixels = 255 - image if invert else image
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).resize((112, 112)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,44 @@
+import torch
+
+from digitrec.data.augment import AugmentConfig, random_affine
+
+
+def _batch() -> torch.Tensor:
+    images = torch.zeros(8, 1, 28, 28)
+    images[:, :, 8:20, 12:16] = 1.0  # a vertical bar in every image
+    return images
+
+
+def test_disabled_is_identity():
+    images = _batch()
+    assert random_affine(images, AugmentConfig(), torch.Generator()) is images
+
+
+def test_same_seed_same_result_and_shape():
+    config = AugmentConfig(rotation=15, shift=0.1, scale=0.1)
+    first = random_affine(_batch(), config, torch.Generator().manual_seed(1))
+    second = random_affine(_batch(), config, torch.Generator().manual_seed(1))
+    other = random_affine(_batch(), config, torch.Generator().manual_seed(2))
+    assert first.shape == (8, 1, 28, 28)
+    assert torch.equal(first, second)
+    assert not torch.equal(first, other)
+
+
+def test_each_image_gets_its_own_transform():
+    out = random_affine(_batch(), AugmentConfig(rotation=20), torch.Generator().manual_seed(0))
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_shift_moves_the_mass_and_keeps_the_background():
+    images = _batch() * 2 - 0.5  # standardized-like: background -0.5
+    config = AugmentConfig(shift=0.15)
+    out = random_affine(images, config, torch.Generator().manual_seed(0))
+    # Pixels far from the bar stay background; total ink is roughly kept.
+    assert torch.allclose(out[:, :, 0, 0], torch.full((8, 1), -0.5))
+    ink_before = (images + 0.5).sum(dim=(1, 2, 3))
+    ink_after = (out + 0.5).sum(dim=(1, 2, 3))
+    assert torch.allclose(ink_before, ink_after, rtol=0.1)
+    cols = torch.arange(28.0)
+    centre = ((out + 0.5).sum(dim=(1, 2)) * cols).sum(1) / (out + 0.5).sum(dim=(1, 2, 3))
+    assert (centre - 13.5).abs().max() > 0.5  # something moved
+    assert (centre - 13.5).abs().max() <= 0.15 * 28 + 1  # but no further than allowed
