@@ -18,9 +18,10 @@ from digitrec.config import TrainConfig
 from digitrec.data.datasets import DataSplits, load_splits
 from digitrec.errors import DigitrecError
 from digitrec.evaluation import metrics_from_probabilities, misclassified
-from digitrec.models.classifier import TorchClassifier
+from digitrec.models.classifier import Classifier
 from digitrec.models.loading import MODEL_FILE
-from digitrec.training import train
+from digitrec.models.registry import create_model, get_spec
+from digitrec.training import TrainResult, train
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,26 @@ def run_training(
         len(splits.val),
         len(splits.test),
     )
-    result = train(config, splits, run_dir, resume=resume, show_progress=show_progress)
+    if get_spec(config.model).kind == "torch":
+        result = train(config, splits, run_dir, resume=resume, show_progress=show_progress)
+    else:
+        if resume:
+            raise DigitrecError(f"{config.model} trains in one go: start it again instead")
+        result = fit_classic(config, splits, show_progress=show_progress)
     return finish_run(run_dir, result.classifier, result.history, result.seconds, splits, config)
+
+
+def fit_classic(config: TrainConfig, splits: DataSplits, *, show_progress: bool) -> TrainResult:
+    """Fit a classic (non-torch) model: they bring their own fit()."""
+    model = create_model(config.model, classes=splits.classes, **config.model_args)
+    started = time.perf_counter()
+    history = model.fit(splits.train, splits.val, config, show_progress=show_progress)
+    return TrainResult(model, history, time.perf_counter() - started, stopped_early=False)
 
 
 def finish_run(
     run_dir: Path,
-    classifier: TorchClassifier,
+    classifier: Classifier,
     history: list[dict[str, float]],
     seconds: float,
     splits: DataSplits,
@@ -98,6 +112,11 @@ def finish_run(
     probabilities = classifier.predict_proba(test_images)
     test = metrics_from_probabilities(probabilities, splits.test.labels, splits.classes)
     last = history[-1] if history else {}
+    if not history:  # one-shot models: report validation accuracy all the same
+        val = metrics_from_probabilities(
+            classifier.predict_proba(splits.val.as_float()), splits.val.labels, splits.classes
+        )
+        last = {"val_acc": val["accuracy"], "val_loss": val["loss"]}
     metrics = {
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
@@ -105,6 +124,7 @@ def finish_run(
         "val_accuracy": last.get("val_acc"),
         "val_loss": last.get("val_loss"),
         "epochs": len(history),
+        "parameters": classifier.parameter_count(),
         "train_seconds": round(seconds, 2),
         "data": splits.name,
     }
@@ -113,7 +133,6 @@ def finish_run(
         "model": classifier.save(run_dir / MODEL_FILE, training=config.to_dict()),
         "history": _write_history(run_dir / "history.csv", history),
         "metrics": run_dir / "metrics.json",
-        "curves": plots.plot_curves(history, run_dir / "curves.png"),
         "confusion": plots.plot_confusion(
             np.asarray(test["confusion"]), run_dir / "confusion.png", splits.classes
         ),
@@ -123,6 +142,8 @@ def finish_run(
             class_names=splits.classes,
         ),
     }
+    if history:
+        files["curves"] = plots.plot_curves(history, run_dir / "curves.png")
     (run_dir / "metrics.json").write_text(json.dumps({**metrics, "test": test}, indent=2) + "\n")
     return RunSummary(run_dir, metrics, files)
 

@@ -25,7 +25,7 @@ from digitrec.config import TrainConfig
 from digitrec.data.augment import AugmentConfig, random_affine
 from digitrec.data.datasets import DataSplits, DigitSet
 from digitrec.errors import DigitrecError
-from digitrec.models.classifier import TorchClassifier
+from digitrec.models.classifier import Classifier, TorchClassifier
 from digitrec.models.registry import create_model, get_spec
 from digitrec.optim import Schedule, build_optimizer
 
@@ -36,7 +36,7 @@ EVAL_BATCH = 4096
 
 @dataclass
 class TrainResult:
-    classifier: TorchClassifier
+    classifier: Classifier
     history: list[dict[str, float]]
     seconds: float
     stopped_early: bool
@@ -177,6 +177,8 @@ def _restore(
         raise DigitrecError(
             f"cannot resume: settings differ from the run's: {', '.join(differing)}"
         )
+    if config.schedule == "onecycle" and saved_config.get("epochs") != config.epochs:
+        raise DigitrecError("cannot change the epochs of a one-cycle run: its schedule is fixed")
     module.load_state_dict(tree["model"])
     optimizer.load_state_dict(tree["optimizer"])
     schedule.load_state_dict(tree["schedule"])

@@ -38,11 +38,12 @@ def test_logits_shape_and_gradient_reaches_every_parameter(name):
         assert parameter.grad.abs().sum() > 0, parameter_name
 
 
-@pytest.mark.parametrize("name", TORCH_MODELS)
+@pytest.mark.parametrize("name", model_names())
 def test_model_names_its_recipe(name):
     from digitrec.config import RECIPES
 
-    assert get_spec(name).recipe in RECIPES
+    recipe = get_spec(name).recipe
+    assert recipe in RECIPES and RECIPES[recipe]["model"] == name
 
 
 def test_unknown_model_lists_known_ones():

@@ -44,21 +44,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_report(metrics: dict[str, Any], model: str) -> str:
+    names = [row["class"] for row in metrics["per_class"]]
+    label = max(6, *(len(name) for name in names))
     lines = [
         f"model {model}: accuracy {metrics['accuracy']:.2%} "
         f"({metrics['errors']} errors in {metrics['count']}), loss {metrics['loss']:.4f}",
         "",
-        f"{'class':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
+        f"{'class':>{label}} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
     ]
     for row in metrics["per_class"]:
         lines.append(
-            f"{row['class']:>6} {row['precision']:>9.4f} {row['recall']:>7.4f} "
+            f"{row['class']:>{label}} {row['precision']:>9.4f} {row['recall']:>7.4f} "
             f"{row['f1']:>7.4f} {row['support']:>8}"
         )
-    lines += ["", "confusion (rows: true, columns: predicted)"]
-    names = [row["class"] for row in metrics["per_class"]]
+    # The matrix is labelled by class index: long names would make it unreadably wide.
+    lines += ["", "confusion (rows: true, columns: predicted, by class index)"]
     width = max(5, *(len(str(v)) + 1 for row in metrics["confusion"] for v in row))
-    lines.append(" " * 6 + "".join(f"{name:>{width}}" for name in names))
-    for name, row in zip(names, metrics["confusion"], strict=True):
-        lines.append(f"{name:>6}" + "".join(f"{value:>{width}}" for value in row))
+    lines.append(" " * 4 + "".join(f"{index:>{width}}" for index in range(len(names))))
+    for index, row in enumerate(metrics["confusion"]):
+        lines.append(f"{index:>4}" + "".join(f"{value:>{width}}" for value in row))
     return "\n".join(lines)

@@ -125,9 +125,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"run_dir": str(summary.run_dir), **summary.metrics}))
         return 0
     metrics = summary.metrics
+    epochs = f"{metrics['epochs']} epochs in " if metrics["epochs"] else "trained in "
     print(
         f"test accuracy {metrics['test_accuracy']:.2%} ({metrics['test_errors']} errors), "
-        f"{metrics['epochs']} epochs in {metrics['train_seconds']:.1f}s"
+        f"{epochs}{metrics['train_seconds']:.1f}s"
     )
     print(f"run folder: {summary.run_dir}")
     for label, path in summary.files.items():

@@ -24,6 +24,26 @@ log = logging.getLogger(__name__)
 
 BUILTIN_DATA = ("mnist",)
 DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+# Sets that a system package installs: name -> (folder, class names, how to get it).
+SYSTEM_DATA = {
+    "fashion-mnist": (
+        Path("/usr/share/datasets/fashion-mnist"),
+        FASHION_CLASSES,
+        "apt-get install dataset-fashion-mnist",
+    ),
+}
 # File name stems of the four IDX files; the test files are "t10k" in MNIST, "test" elsewhere.
 _IDX_PARTS = {
     "train_images": ("train-images",),
@@ -107,11 +127,16 @@ def load_parts(source: str) -> tuple[DigitSet, DigitSet]:
     """(train, test) of `source`: "mnist" (bundled), a folder of IDX files, or an image folder."""
     if source in BUILTIN_DATA:
         return _load_idx_folder(_bundled_folder(source), verify=True)
+    if source in SYSTEM_DATA:
+        folder, classes, install = SYSTEM_DATA[source]
+        if not folder.is_dir():
+            raise DataError(f"{source} is not installed in {folder} (try: {install})")
+        return _load_idx_folder(folder, verify=False, classes=classes)
     folder = Path(source).expanduser()
     if not folder.exists():
         raise DataError(
-            f"unknown data '{source}': not a bundled set ({', '.join(BUILTIN_DATA)}) "
-            "and no such folder"
+            f"unknown data '{source}': not a known set "
+            f"({', '.join([*BUILTIN_DATA, *SYSTEM_DATA])}) and no such folder"
         )
     if not folder.is_dir():
         raise DataError(f"{folder}: data must be a folder (IDX files or <label>/ image folders)")
@@ -142,13 +167,15 @@ def _find_idx_files(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def _load_idx_folder(folder: Path, *, verify: bool) -> tuple[DigitSet, DigitSet]:
+def _load_idx_folder(
+    folder: Path, *, verify: bool, classes: tuple[str, ...] | None = None
+) -> tuple[DigitSet, DigitSet]:
     files = _find_idx_files(folder)
     if files is None:
         raise DataError(f"{folder}: missing IDX files (need train/t10k images and labels)")
     if verify:
         verify_checksums(folder, files.values())
-    classes = _read_class_names(folder)
+    classes = classes or _read_class_names(folder)
     train = _digit_set(files["train_images"], files["train_labels"], classes)
     test = _digit_set(files["test_images"], files["test_labels"], classes)
     if train.images.shape[1:] != test.images.shape[1:]:

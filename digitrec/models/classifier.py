@@ -23,11 +23,14 @@ PREDICT_BATCH = 4096
 
 
 class Classifier(Protocol):
+    kind: str
     architecture: str
     classes: tuple[str, ...]
     metrics: dict[str, Any]
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray: ...
+
+    def parameter_count(self) -> int: ...
 
     def save(self, path: Path, **extra: Any) -> Path: ...
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from digitrec.errors import ModelFileError
+from digitrec.errors import DigitrecError, ModelFileError
 from digitrec.models.classifier import Classifier, TorchClassifier
+from digitrec.models.registry import get_spec
 from digitrec.store import MODEL_FORMAT, read_arrays_file
 
 MODEL_FILE = "model.safetensors"
 DEFAULT_MODEL = "default"
-_LOADERS = {"torch": TorchClassifier.from_arrays}
 
 
 def shipped_models() -> dict[str, Path]:
@@ -45,7 +45,12 @@ def resolve_model_path(reference: str | Path) -> Path:
 def load_classifier(reference: str | Path = DEFAULT_MODEL) -> Classifier:
     path = resolve_model_path(reference)
     arrays, document = read_arrays_file(path, kind=MODEL_FORMAT)
-    kind = document.get("kind")
-    if kind not in _LOADERS:
-        raise ModelFileError(f"{path}: unknown model kind {kind!r}")
-    return _LOADERS[kind](arrays, document, path)
+    try:
+        spec = get_spec(str(document.get("architecture")))
+    except DigitrecError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    if document.get("kind") != spec.kind:
+        raise ModelFileError(f"{path}: model kind {document.get('kind')!r} does not fit")
+    if spec.kind == "torch":
+        return TorchClassifier.from_arrays(arrays, document, path)
+    return spec.build.from_arrays(arrays, document, path)

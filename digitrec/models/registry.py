@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
-
 from digitrec.errors import DigitrecError
 
 
@@ -23,7 +21,7 @@ class ModelSpec:
     build: Callable[..., Any]
     description: str
     recipe: str  # the named training recipe used when only the model is given
-    kind: str = "torch"  # "torch" models share the training loop; others bring their own fit()
+    kind: str = "torch"  # "torch" models share the training loop; "classic" bring their fit()
 
 
 _MODELS: dict[str, ModelSpec] = {}
@@ -35,6 +33,8 @@ def register_model(
     def decorator(build: Callable[..., Any]) -> Callable[..., Any]:
         if name in _MODELS:
             raise RuntimeError(f"model {name!r} registered twice")
+        if kind != "torch":
+            build.architecture = name  # type: ignore[attr-defined]  # the name it saves under
         _MODELS[name] = ModelSpec(name, build, description, recipe, kind)
         return build
 
@@ -56,8 +56,9 @@ def get_spec(name: str) -> ModelSpec:
         ) from None
 
 
-def create_model(name: str, **arguments: Any) -> nn.Module:
-    """Build a registered torch model; a wrong argument is a DigitrecError naming it."""
+def create_model(name: str, **arguments: Any) -> Any:
+    """Build a registered model (an nn.Module, or a ClassicClassifier for kind "classic");
+    a wrong argument is a DigitrecError naming it."""
     spec = get_spec(name)
     try:
         return spec.build(**arguments)
@@ -68,4 +69,4 @@ def create_model(name: str, **arguments: Any) -> nn.Module:
 def _load_families() -> None:
     # Importing the family modules runs their @register_model lines; done lazily so that
     # importing the registry alone stays cheap and free of import cycles.
-    from digitrec.models import fastcnn, lenet, tutorial  # noqa: F401
+    from digitrec.models import classic_families, fastcnn, lenet, tutorial  # noqa: F401
