@@ -1,0 +1,1 @@
+"""Hand-made image features for the classic (non-torch) models."""
