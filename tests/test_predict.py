@@ -1,0 +1,130 @@
+"""Reading real-looking images end to end: numbers, folders, stdin, --single, --debug."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.cli import main
+from digitrec.models.loading import load_classifier
+from digitrec.predictor import LOW_CONFIDENCE, Predictor
+
+
+def _number_image(digits: np.ndarray, scale: int = 4, gap: int = 12) -> np.ndarray:
+    """MNIST digits side by side, enlarged, dark ink on white paper: (H, W) uint8."""
+    tiles = [np.asarray(Image.fromarray(255 - d).resize((28 * scale, 28 * scale))) for d in digits]
+    spacer = np.full((28 * scale, gap), 255, np.uint8)
+    row = np.hstack([part for tile in tiles for part in (tile, spacer)])
+    return np.pad(row, 40, constant_values=255)
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor(load_classifier("default"))
+
+
+@pytest.fixture(scope="module")
+def numbers(mnist_parts):
+    _, test = mnist_parts
+    rng = np.random.default_rng(5)
+    cases = []
+    for _ in range(12):
+        indices = rng.choice(np.arange(5000, 10000), size=rng.integers(2, 7), replace=False)
+        text = "".join(str(label) for label in test.labels[indices])
+        cases.append((_number_image(test.images[indices]), text))
+    return cases
+
+
+def test_numbers_are_read_in_order_with_boxes(predictor, numbers):
+    exact = 0
+    for pixels, text in numbers:
+        reading = predictor.read_image(pixels)
+        exact += reading.text == text
+        boxes = [digit.box for digit in reading.digits]
+        assert all(box is not None for box in boxes)
+        lefts = [box[0] for box in boxes]
+        assert lefts == sorted(lefts)  # reading order
+    assert exact >= 10, exact  # of 12 numbers of 2-6 MNIST test digits
+
+
+def test_single_forces_one_digit(predictor, numbers):
+    pixels, _ = numbers[0]
+    reading = predictor.read_image(pixels, single=True)
+    assert len(reading.digits) == 1 and len(reading.inputs) == 1
+    width = reading.digits[0].box[2]
+    assert width > 0.6 * (pixels.shape[1] - 80)  # the one box spans the whole number
+
+
+def test_blank_and_noise_are_no_digit(predictor):
+    rng = np.random.default_rng(0)
+    noisy = np.clip(rng.normal(230, 6, (300, 400)), 0, 255).astype(np.uint8)
+    for pixels in (np.full((200, 300), 250, np.uint8), noisy):
+        reading = predictor.read_image(pixels)
+        assert reading.text == "" and reading.digits == []
+
+
+def test_low_confidence_is_flagged(predictor):
+    readings = predictor.classify(np.stack([np.full((28, 28), 0.5, np.float32)]))
+    assert readings[0].low_confidence == (readings[0].confidence < LOW_CONFIDENCE)
+
+
+def test_cli_folder_json_has_boxes(tmp_path, numbers, capsys):
+    folder = tmp_path / "photos" / "nested"
+    folder.mkdir(parents=True)
+    for index, (pixels, _) in enumerate(numbers[:3]):
+        (folder / f"n{index}.png").write_bytes(_png(pixels))
+    (folder / "readme.txt").write_text("not an image")
+    assert main(["predict", "--json", str(tmp_path / "photos")]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(results) == 3
+    for result, (_, text) in zip(results, numbers[:3], strict=True):
+        assert len(result["text"]) == len(text)
+        for digit in result["digits"]:
+            _, _, w, h = digit["box"]
+            assert w > 0 and h > 0 and isinstance(digit["low_confidence"], bool)
+
+
+def test_cli_empty_folder_is_an_error(tmp_path, capsys):
+    assert main(["predict", str(tmp_path)]) == 1
+    assert "no images" in capsys.readouterr().err
+
+
+def test_cli_debug_writes_every_stage(tmp_path, numbers, capsys):
+    image = tmp_path / "number.png"
+    image.write_bytes(_png(numbers[1][0]))
+    assert main(["predict", "--debug", str(tmp_path / "debug"), str(image)]) == 0
+    written = sorted(path.name for path in (tmp_path / "debug").iterdir())
+    for stage in ("input", "ink", "mask", "boxes", "model-inputs"):
+        assert any(stage in name for name in written), (stage, written)
+    strip = Image.open(next((tmp_path / "debug").glob("*model-inputs.png")))
+    assert strip.height == 28 * 4 and strip.width >= 28 * 4 * len(numbers[1][1])
+
+
+def test_cli_reads_stdin(numbers):
+    pixels, text = numbers[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "digitrec", "predict", "--json", "-"],
+        input=_png(pixels),
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["file"] == "-" and len(answer["text"]) == len(text)
+
+
+def test_cli_stdin_garbage_is_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "digitrec", "predict", "-"], input=b"garbage", capture_output=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.decode().count("\n") == 1 and b"stdin" in result.stderr

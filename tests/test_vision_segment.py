@@ -1,0 +1,243 @@
+"""Segmentation of numbers built from real MNIST test digits pasted on synthetic paper."""
+
+import functools
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from digitrec.vision.segment import DigitCrop, segment_digits
+
+MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
+COUNT = 1000
+Box = tuple[int, int, int, int]
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist() -> tuple[np.ndarray, np.ndarray]:
+    with gzip.open(MNIST / "t10k-images-idx3-ubyte.gz") as stream:
+        images = np.frombuffer(stream.read(16 + COUNT * 784), np.uint8, offset=16)
+    with gzip.open(MNIST / "t10k-labels-idx1-ubyte.gz") as stream:
+        labels = np.frombuffer(stream.read(8 + COUNT), np.uint8, offset=8)
+    return images.reshape(COUNT, 28, 28), labels
+
+
+def _upright(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of MNIST digits taller than wide (most are; a wide one may pass for two)."""
+    images, _ = _mnist()
+    rows, cols = (images > 0).any(axis=2).sum(axis=1), (images > 0).any(axis=1).sum(axis=1)
+    return rng.choice(np.flatnonzero(cols <= 0.85 * rows), count, replace=False)
+
+
+def _digit(index: int, scale: float) -> np.ndarray:
+    """MNIST digit cut to its ink and enlarged: ink coverage in [0, 1]."""
+    image = _mnist()[0][index].astype(np.float32) / 255
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    tight = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    size = (round(tight.shape[1] * scale), round(tight.shape[0] * scale))
+    enlarged = Image.fromarray(tight).resize(size, Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(enlarged), 0.0, 1.0)
+
+
+def _paste(ink: np.ndarray, digit: np.ndarray, x: int, y: int) -> Box:
+    """Paste at (x, y); the box of the clear ink, without MNIST's faintest fringe."""
+    height, width = digit.shape
+    ink[y : y + height, x : x + width] = np.maximum(ink[y : y + height, x : x + width], digit)
+    rows, cols = np.flatnonzero((digit > 0.4).any(axis=1)), np.flatnonzero((digit > 0.4).any(0))
+    return x + cols[0], y + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1
+
+
+def _number(
+    indices: np.ndarray, *, scale: float = 4.0, gap: int = 16, shape: tuple[int, int] = (0, 0)
+) -> tuple[np.ndarray, list[Box]]:
+    """Ink coverage of the digits side by side (gap < 0: overlapping), and their boxes."""
+    digits = [_digit(i, scale) for i in indices]
+    width = sum(d.shape[1] + gap for d in digits) + 80
+    ink = np.zeros((max(shape[0], round(28 * scale) + 80), max(shape[1], width)), np.float32)
+    x, boxes = 40, []
+    for digit in digits:
+        boxes.append(_paste(ink, digit, x, 40))
+        x += digit.shape[1] + gap
+    return ink, boxes
+
+
+def _paper(ink: np.ndarray, paper: float = 0.9) -> np.ndarray:
+    """Dark ink on light paper, as a photo or scan shows it."""
+    return paper * (1.0 - 0.85 * ink)
+
+
+def _centres_x(crops: list[DigitCrop]) -> list[float]:
+    return [c.box[0] + c.box[2] / 2 for c in crops]
+
+
+def _assert_found(crops: list[DigitCrop], boxes: list[Box], tolerance: float = 4.0) -> None:
+    """One crop per box, in the same order, each box matched within `tolerance` px."""
+    assert len(crops) == len(boxes)
+    for crop, expected in zip(crops, boxes, strict=True):
+        assert np.abs(np.subtract(crop.box, expected)).max() <= tolerance, (crop.box, expected)
+
+
+@functools.lru_cache(maxsize=1)
+def _classifier():
+    from digitrec.models.loading import load_classifier
+
+    return load_classifier("default")
+
+
+def _read(crops: list[DigitCrop]) -> np.ndarray:
+    return _classifier().predict_proba(np.stack([c.image for c in crops])).argmax(axis=1)
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 8])
+def test_count_order_and_boxes(count: int) -> None:
+    indices = _upright(count, np.random.default_rng(count))
+    ink, boxes = _number(indices, scale=3.0 + count % 3)
+    stages: dict[str, np.ndarray] = {}
+    crops = segment_digits(_paper(ink), stages=stages)
+    _assert_found(crops, boxes)
+    assert _centres_x(crops) == sorted(_centres_x(crops))
+    assert all(c.line == 0 for c in crops)
+    assert stages["ink"].shape == ink.shape and stages["mask"].dtype == bool
+    assert stages["boxes"].shape == (*ink.shape, 3) and stages["boxes"].dtype == np.uint8
+
+
+def test_crops_are_mnist_style() -> None:
+    ink, _ = _number(_upright(4, np.random.default_rng(1)), scale=5.0)
+    for crop in segment_digits(_paper(ink)):
+        image = crop.image
+        assert image.shape == (28, 28) and image.dtype == np.float32
+        assert image.min() >= 0.0 and image.max() == pytest.approx(1.0)
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (19, 20, 21)
+
+
+def test_generated_numbers_read_correctly() -> None:
+    rng = np.random.default_rng(7)
+    labels, found, read = _mnist()[1], 0, []
+    for _ in range(20):
+        indices = _upright(int(rng.integers(2, 7)), rng)
+        ink, _ = _number(indices, scale=rng.uniform(2.5, 6.0), gap=int(rng.integers(6, 30)))
+        crops = segment_digits(_paper(ink, paper=rng.uniform(0.7, 1.0)))
+        found += len(crops) == len(indices)
+        if len(crops) == len(indices):
+            read.extend(_read(crops) == labels[indices])
+    assert found >= 19
+    assert np.mean(read) >= 0.9
+
+
+def test_two_lines_top_line_first() -> None:
+    rng = np.random.default_rng(3)
+    top, top_boxes = _number(_upright(3, rng), shape=(300, 500))
+    bottom, bottom_boxes = _number(_upright(4, rng))
+    page = np.zeros((top.shape[0] + bottom.shape[0], 500), np.float32)
+    page[: top.shape[0], : top.shape[1]] = top
+    page[top.shape[0] :, : bottom.shape[1]] = bottom
+    shifted = [(x, y + top.shape[0], w, h) for x, y, w, h in bottom_boxes]
+    crops = segment_digits(_paper(page))
+    _assert_found(crops, top_boxes + shifted, tolerance=6)
+    assert [c.line for c in crops] == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_slightly_sloping_line_is_one_line() -> None:
+    indices = _upright(6, np.random.default_rng(4))
+    ink = np.zeros((260, 900), np.float32)
+    boxes = [_paste(ink, _digit(i, 4.0), 40 + 130 * k, 40 + 14 * k) for k, i in enumerate(indices)]
+    crops = segment_digits(_paper(ink))
+    _assert_found(crops, boxes, tolerance=6)
+    assert {c.line for c in crops} == {0}
+
+
+def _five(gap: int) -> np.ndarray:
+    """A pen-drawn 5 whose top bar is detached from the body by `gap` px, and a 3 beside it."""
+    image = Image.new("L", (400, 260), 0)
+    draw = ImageDraw.Draw(image)
+    draw.line([(70, 50), (150, 50)], fill=255, width=10)
+    draw.line([(72, 50 + gap), (68, 118)], fill=255, width=10)
+    draw.arc([(60, 95), (150, 205)], start=-160, end=140, fill=255, width=10)
+    draw.arc([(230, 50), (310, 130)], start=-160, end=90, fill=255, width=10)
+    draw.arc([(225, 125), (315, 210)], start=-90, end=160, fill=255, width=10)
+    return np.asarray(image, dtype=np.float32) / 255
+
+
+def test_detached_top_bar_of_a_five_is_one_digit() -> None:
+    crops = segment_digits(_paper(_five(gap=18)))
+    assert len(crops) == 2
+    _, y, w, h = crops[0].box
+    assert y <= 46 and y + h >= 205 and w < 110
+    assert list(_read(crops)) == [5, 3]
+
+
+def test_touching_digits_are_split() -> None:
+    indices = _upright(6, np.random.default_rng(5))
+    ink, boxes = _number(indices, scale=4.0, gap=-3)
+    crops = segment_digits(_paper(ink))
+    assert len(crops) == len(indices)
+    centres = np.array(_centres_x(crops))
+    expected = np.array([x + w / 2 for x, _, w, _ in boxes])
+    assert np.abs(centres - expected).max() < 12
+    assert np.mean(_read(crops) == _mnist()[1][indices]) >= 0.8
+
+
+def test_ruled_lines_are_removed() -> None:
+    indices = _upright(5, np.random.default_rng(6))
+    ink, boxes = _number(indices, scale=4.0, gap=20)
+    # Notebook lines across the page: one through the digits, one just under them, and a
+    # margin line down the left side.
+    for row in (80, 40 + 112 + 6):
+        ink[row : row + 3] = np.maximum(ink[row : row + 3], 0.8)
+    ink[:, 20:23] = np.maximum(ink[:, 20:23], 0.8)
+    crops = segment_digits(_paper(ink))
+    _assert_found(crops, boxes, tolerance=8)
+    assert np.mean(_read(crops) == _mnist()[1][indices]) >= 0.8
+
+
+def test_dark_border_and_specks_are_ignored() -> None:
+    indices = _upright(4, np.random.default_rng(8))
+    ink, boxes = _number(indices, scale=4.0, shape=(300, 700))
+    page = _paper(ink)
+    rng = np.random.default_rng(9)
+    for y, x in zip(rng.integers(0, 300, 40), rng.integers(0, 700, 40), strict=True):
+        page[y : y + 3, x : x + 3] = 0.2
+    # The dark table around the photographed sheet, wider at the bottom right.
+    page[:12], page[:, :10], page[-30:], page[:, -45:] = 0.15, 0.15, 0.15, 0.15
+    crops = segment_digits(page)
+    _assert_found(crops, boxes, tolerance=6)
+
+
+@pytest.mark.parametrize("angle", [-7, 5])
+def test_table_around_a_tilted_sheet_is_ignored(angle: float) -> None:
+    indices = _upright(4, np.random.default_rng(11))
+    ink, _ = _number(indices, scale=4.0, shape=(400, 700))
+    sheet = np.pad(_paper(ink), 60, constant_values=0.9)
+    photo = ndimage.rotate(sheet, angle, reshape=True, order=1, cval=0.15)
+    assert list(_read(segment_digits(photo))) == list(_mnist()[1][indices])
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        np.full((300, 400), 0.9),
+        np.zeros((300, 400), np.uint8),
+        np.tile(np.linspace(0.3, 0.95, 400), (300, 1)),
+        np.clip(0.8 + np.random.default_rng(0).normal(0, 0.05, (300, 400)), 0, 1),
+    ],
+    ids=["white", "black", "gradient", "noise"],
+)
+def test_no_digits_on_blank_flat_or_noisy_page(page: np.ndarray) -> None:
+    assert segment_digits(page) == []
+
+
+def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
+    indices = _upright(4, np.random.default_rng(10))
+    ink, boxes = _number(indices, scale=14.0, gap=60)
+    page = np.full((3000, 4000), 230, np.uint8)
+    y0, x0 = 1300, 900
+    height, width = ink.shape
+    page[y0 : y0 + height, x0 : x0 + width] = np.round(_paper(ink) * 255).astype(np.uint8)
+    crops = segment_digits(page)
+    # One working pixel is 5 original ones here.
+    shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
+    _assert_found(crops, shifted, tolerance=12)
