@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from bench.photos import photo_benchmark
 from bench.training import leaderboard, tutorial_recipes
 
 OUTPUT = Path("BENCHMARKS.md")
@@ -25,6 +26,7 @@ OUTPUT = Path("BENCHMARKS.md")
 BENCHMARKS: dict[str, Callable[[Path], str]] = {
     "leaderboard": leaderboard,
     "tutorials": tutorial_recipes,
+    "photos": photo_benchmark,
 }
 
 
