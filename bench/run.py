@@ -1,8 +1,8 @@
 """`make bench`: measure on this machine and write BENCHMARKS.md.
 
-Every benchmark is a function returning a Markdown section; this file runs them in order and
-writes them all, with the date, the command and the machine, so that every figure in
-BENCHMARKS.md comes from one run of one command.
+Every benchmark is a function returning a Markdown section. Each section is kept in
+bench/results/<name>.md with the date, so `--only NAME` re-measures one section and
+BENCHMARKS.md is then assembled from all of them; every figure names when it was measured.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bench.photos import photo_benchmark
 from bench.training import leaderboard, tutorial_recipes
 
 OUTPUT = Path("BENCHMARKS.md")
+RESULTS = Path("bench/results")
 # In this order: the tutorial table reads the runs the leaderboard trained.
 BENCHMARKS: dict[str, Callable[[Path], str]] = {
     "leaderboard": leaderboard,
@@ -38,27 +39,41 @@ def machine_line() -> str:
     )
 
 
+def assemble() -> str:
+    parts = [
+        "# Benchmarks",
+        "",
+        "Every figure here comes from `make bench` (`python -m bench.run`; one section: "
+        "`python -m bench.run --only NAME`) on the development machine; each section says "
+        "when it was measured and on what.",
+        "",
+    ]
+    for name in BENCHMARKS:
+        section = RESULTS / f"{name}.md"
+        if section.is_file():
+            parts.append(section.read_text())
+    return "\n".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the benchmarks and write BENCHMARKS.md.")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/bench"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    started = time.strftime("%Y-%m-%d %H:%M %Z")
-    # Never reuse a model from an earlier bench run: every figure comes from this one.
-    shutil.rmtree(args.runs_dir, ignore_errors=True)
-    sections = []
-    for name in args.only or BENCHMARKS:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    chosen = args.only or list(BENCHMARKS)
+    if "leaderboard" in chosen:
+        # Never reuse a model from an earlier bench run: every figure comes from this one.
+        shutil.rmtree(args.runs_dir / "compare", ignore_errors=True)
+    for name in chosen:
         print(f"== benchmark: {name}", flush=True)
-        sections.append(BENCHMARKS[name](args.runs_dir))
-    header = [
-        "# Benchmarks",
-        "",
-        f"Measured by `make bench` (`python -m bench.run`) on {started}, on this machine: "
-        f"{machine_line()}. Nothing else ran during the measurement.",
-        "",
-    ]
-    OUTPUT.write_text("\n".join(header + sections) + "\n")
+        started = time.strftime("%Y-%m-%d %H:%M %Z")
+        section = BENCHMARKS[name](args.runs_dir)
+        stamp = f"_Measured {started} with `python -m bench.run --only {name}`; {machine_line()}._"
+        lines = section.rstrip("\n").split("\n")
+        (RESULTS / f"{name}.md").write_text("\n".join([lines[0], "", stamp, *lines[1:]]) + "\n")
+        OUTPUT.write_text(assemble())
     print(f"wrote {OUTPUT}")
 
 
