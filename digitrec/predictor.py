@@ -128,9 +128,7 @@ def merge_into_one(gray: np.ndarray, crops: list[DigitCrop]) -> DigitCrop:
     right = max(crop.box[0] + crop.box[2] for crop in crops)
     bottom = max(crop.box[1] + crop.box[3] for crop in crops)
     margin = round(_SINGLE_MARGIN * max(right - left, bottom - top))
-    region = gray[
-        max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin
-    ]
+    region = gray[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
     digit = normalize_digit(region)
     if digit is None:  # the pieces were found on the whole page; keep the largest then
         largest = max(crops, key=lambda crop: crop.box[2] * crop.box[3])
