@@ -9,7 +9,10 @@ BIN := $(VENV)/bin
 # fetch a multi-GB CUDA build, so it is installed first, pinned, and pyproject caps it.
 TORCH_VERSION := 2.13.0
 STAMP := $(VENV)/.installed-$(TORCH_VERSION)
-RUN_NAME ?= run-$(shell date +%Y%m%d-%H%M%S)
+# Simply expanded once, so that train, eval and the final message name the same folder.
+ifndef RUN_NAME
+RUN_NAME := run-$(shell date +%Y%m%d-%H%M%S)
+endif
 
 .PHONY: run test lint bench clean
 
