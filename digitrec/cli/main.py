@@ -26,7 +26,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from digitrec.cli import compare, evaluate, models, predict, train
+    from digitrec.cli import compare, evaluate, export, models, predict, train
 
     parser = OneLineParser(
         prog="digitrec",
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
-    for module in (train, evaluate, predict, compare, models):
+    for module in (train, evaluate, predict, compare, export, models):
         module.add_parser(commands)
     for subparser in commands.choices.values():
         # Also accepted after the subcommand; SUPPRESS keeps it from resetting the global flag.
@@ -49,11 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    # Our own progress lines at INFO; other libraries only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("digitrec").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return int(args.run(args) or 0)
     except DigitrecError as error:
