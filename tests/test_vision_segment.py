@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digitrec.vision.components import measure
 from digitrec.vision.segment import DigitCrop, segment_digits
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
@@ -241,3 +242,85 @@ def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
     # One working pixel is 5 original ones here.
     shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
     _assert_found(crops, shifted, tolerance=12)
+
+
+@pytest.mark.parametrize("angle", [-4.0, 2.5, 6.0])
+def test_sloping_ruled_lines_are_removed(angle: float) -> None:
+    """Notebook lines on a slightly rotated sheet: too steep for a horizontal run, thin and
+    broken by the threshold, their fragments must not become flat "digits"."""
+    indices = _upright(5, np.random.default_rng(12))
+    ink, boxes = _number(indices, scale=4.0, gap=24, shape=(420, 0))
+    width = ink.shape[1]
+    lines = Image.new("L", (width, ink.shape[0]), 0)
+    draw = ImageDraw.Draw(lines)
+    rise = width * np.tan(np.radians(angle))
+    for y in np.arange(-abs(rise), ink.shape[0] + abs(rise), 100.0):
+        draw.line([(0, y), (width, y + rise)], fill=150, width=2)
+    ink = np.maximum(ink, np.asarray(lines, np.float32) / 255)
+    crops = segment_digits(_paper(ink))
+    _assert_found(crops, boxes, tolerance=8)
+    assert np.mean(_read(crops) == _mnist()[1][indices]) >= 0.8
+
+
+def test_soft_glare_on_a_board_is_not_a_digit() -> None:
+    """Chalk digits on a dark board with a bright, soft hot spot beside them."""
+    indices = _upright(3, np.random.default_rng(13))
+    ink, boxes = _number(indices, scale=4.0, shape=(400, 700))
+    rows, cols = np.mgrid[: ink.shape[0], : ink.shape[1]]
+    glare = 0.35 * np.exp(-((rows - 300) ** 2 + (cols - 500) ** 2) / (2 * 45.0**2))
+    board = np.clip(0.18 + glare + 0.7 * ink, 0, 1)
+    crops = segment_digits(board)
+    _assert_found(crops, boxes, tolerance=8)
+
+
+def test_dust_and_fibres_on_a_blank_page_are_no_digits() -> None:
+    rng = np.random.default_rng(14)
+    image = Image.new("L", (640, 480), 240)
+    draw = ImageDraw.Draw(image)
+    for _ in range(60):  # faint paper fibres
+        x, y = rng.uniform(0, 640), rng.uniform(0, 480)
+        dx, dy = rng.normal(0, 6, 2)
+        draw.line([(x, y), (x + dx, y + dy), (x + 2 * dx, y + 2 * dy)], fill=225)
+    for _ in range(6):  # dark dust specks
+        x, y, r = rng.uniform(5, 635), rng.uniform(5, 475), rng.uniform(0.5, 1.5)
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=int(rng.uniform(40, 150)))
+    page = np.asarray(image, np.float32) / 255 + rng.normal(0, 0.015, (480, 640))
+    assert segment_digits(np.clip(page, 0, 1)) == []
+
+
+def test_component_measures_tell_a_line_from_a_blob() -> None:
+    image = Image.new("L", (300, 200), 0)
+    draw = ImageDraw.Draw(image)
+    rise = 120 * np.tan(np.radians(10))
+    draw.line([(20, 60), (140, 60 - rise)], fill=255, width=4)  # rises to the right
+    draw.ellipse([(200, 100), (260, 160)], fill=255)
+    ink = np.asarray(image, np.float32) / 255
+    labels = ndimage.label(ink > 0.5)[0]
+    parts = measure(ink, labels)
+    line, disc = (0, 1) if parts.box[0, 1] < parts.box[1, 1] else (1, 0)
+    assert parts.length[line] == pytest.approx(122, abs=8)
+    assert parts.thickness[line] == pytest.approx(4, abs=1.5)
+    assert parts.angle[line] == pytest.approx(10, abs=2)
+    assert parts.thickness[disc] > 0.4 * parts.height[disc]
+    assert parts.sharpness.min() > 0.1 and parts.level.min() == pytest.approx(1.0)
+
+
+def test_merging_sees_a_bounded_number_of_pieces(monkeypatch) -> None:
+    # Merging is cubic in the piece count: a page of thousands of ink bits once took minutes.
+    from digitrec.vision import segment
+
+    rng = np.random.default_rng(3)
+    page = np.full((1200, 1200), 235, np.uint8)
+    ys, xs = rng.integers(0, 1190, (2, 4000))
+    for y, x in zip(ys, xs, strict=True):
+        page[y : y + rng.integers(3, 10), x : x + rng.integers(3, 10)] = 30
+    seen: list[int] = []
+    real_merge = segment.merge_pieces
+
+    def counting_merge(parts, height):
+        seen.append(len(parts))
+        return real_merge(parts, height)
+
+    monkeypatch.setattr(segment, "merge_pieces", counting_merge)
+    segment_digits(page)
+    assert seen and max(seen) <= segment.MAX_PIECES

@@ -57,6 +57,9 @@ FRINGE_LEVEL = 0.05
 _BACKGROUND_WINDOW = 0.4
 _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 
+# edge_maps: the smoothing scale, the smoothed ink and its slope.
+EdgeMaps = tuple[float, np.ndarray, np.ndarray]
+
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
     """Where the ink is: float32 (H, W), background ~0, strongest ink ~1.
@@ -65,9 +68,15 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     background is estimated and taken out, and contrast is measured relative to the local
     light level, so that a shadow or gradient across a photo is not ink.
     """
+    return ink_levels(gray)[0]
+
+
+def ink_levels(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """ink_map, and the contrast relative to the light level that it maps to 1: how strong the
+    page's strongest ink really is, which the stretched map no longer tells."""
     g = _as_float(gray)
     if min(g.shape) < 2:
-        return np.zeros_like(g)
+        return np.zeros_like(g), 0.0
     dark = _dark_ink(g)
     signal = 1.0 - g if dark else g
     background = _background(signal)
@@ -186,7 +195,7 @@ def _as_float(gray: np.ndarray) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-def _stretch(diff: np.ndarray) -> np.ndarray:
+def _stretch(diff: np.ndarray) -> tuple[np.ndarray, float]:
     """Background to 0 and the strongest ink to 1.
 
     Not when that would magnify noise or a faint smudge: then the values stay small, for
@@ -200,7 +209,7 @@ def _stretch(diff: np.ndarray) -> np.ndarray:
     ink = np.clip(diff, 0.0, None)
     peak = float(np.percentile(ink, 99.9))
     scale = max(peak, MIN_CONTRAST, NOISE_SIGMAS * noise)
-    return np.clip(ink / scale, 0.0, 1.0).astype(np.float32)
+    return np.clip(ink / scale, 0.0, 1.0).astype(np.float32), scale
 
 
 def _shrink(g: np.ndarray, longest: int) -> np.ndarray:
@@ -290,19 +299,48 @@ def _otsu(values: np.ndarray) -> float:
 
 def _sharp_components(ink: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     """Labels of the components with crisp edges: shading fades in over many pixels, ink not."""
-    if count == 0:
-        return np.zeros(0, dtype=int)
     index = np.arange(1, count + 1)
+    return index[edge_sharpness(ink, labels, count) >= MIN_EDGE_SHARPNESS]
+
+
+def edge_sharpness(
+    ink: np.ndarray, labels: np.ndarray, count: int, maps: EdgeMaps | None = None
+) -> np.ndarray:
+    """Per component (label k at index k - 1): median edge slope times the smoothing scale, over
+    the smoothed peak; compare with MIN_EDGE_SHARPNESS. `maps`: edge_maps(ink), if known."""
+    if count == 0:
+        return np.zeros(0)
+    index = np.arange(1, count + 1)
+    sigma, smooth, slope = maps or edge_maps(ink)
+    mask = labels > 0
+    edge = mask & ~ndimage.binary_erosion(mask)
+    edge_slope = label_median(slope[edge], labels[edge], count)
+    # Over the labelled pixels only: ndimage sorts whatever it is given.
+    peak = np.asarray(ndimage.maximum(smooth[mask], labels[mask], index))
+    return edge_slope * sigma / np.maximum(peak, 1e-6)
+
+
+def label_median(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """Median of `values` per label 1..count (0 where a label has none), from the labelled pixels
+    alone: ndimage.median sorts the whole image, which costs far more on a large one."""
+    if values.size == 0:
+        return np.zeros(count)
+    ordered = values[np.lexsort((values, labels))].astype(np.float64)
+    sizes = np.bincount(labels, minlength=count + 1)[1:]
+    starts = np.cumsum(sizes) - sizes
+    last = values.size - 1
+    low = ordered[np.minimum(starts + (sizes - 1) // 2, last)]
+    high = ordered[np.minimum(starts + sizes // 2, last)]
+    return np.where(sizes > 0, (low + high) / 2, 0.0)
+
+
+def edge_maps(ink: np.ndarray) -> EdgeMaps:
+    """The smoothing scale, the smoothed ink and its slope, which edge_sharpness compares."""
     # Smoothed, or pixel noise on a shadow's fringe would pass for a sharp edge; the peak is
     # taken after smoothing too, so that thin strokes, which it flattens, are judged fairly.
     sigma = max(0.5, max(ink.shape) * _EDGE_SMOOTHING)
     smooth = ndimage.gaussian_filter(ink, sigma)
-    slope = ndimage.gaussian_gradient_magnitude(ink, sigma)
-    mask = labels > 0
-    edge = mask & ~ndimage.binary_erosion(mask)
-    edge_slope = np.asarray(ndimage.median(slope, np.where(edge, labels, 0), index))
-    peak = np.asarray(ndimage.maximum(smooth, labels, index))
-    return index[edge_slope * sigma >= MIN_EDGE_SHARPNESS * peak]
+    return sigma, smooth, ndimage.gaussian_gradient_magnitude(ink, sigma)
 
 
 def _main_components(labels: np.ndarray, candidates: np.ndarray) -> list[int]:

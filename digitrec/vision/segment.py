@@ -14,17 +14,20 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digitrec.vision.components import digit_like, keep_strokes, measure, typical_height
 from digitrec.vision.preprocess import (
     _PEAK_SMOOTHING,
     DIGIT_BOX,
     FRAME,
     MIN_PEAK,
     THRESHOLD_RANGE,
+    EdgeMaps,
     _as_float,
     _otsu,
     center_by_mass,
+    edge_maps,
     fit_box,
-    ink_map,
+    ink_levels,
 )
 
 # Longer side of the working copy: ink_map's filters cost time in proportion to the pixels, and
@@ -35,6 +38,10 @@ WORK_SIZE = 800
 # RULE_LENGTH digit heights and RULE_ASPECT times their thickness; a digit's own strokes,
 # even a thin-pen "1", are at most about one digit height long.
 RULE_RUN = 1 / 40
+# Slopes (degrees) straightened before looking for runs. Only 0: on synthetic photos, shearing
+# by +-4 degrees as well found nothing that stroke_like's tests for thin straight pieces did not
+# already drop, at a third more time; a steeper rule is caught by those tests.
+RULE_ANGLES = (0.0,)
 RULE_LENGTH = 1.8
 RULE_ASPECT = 12.0
 # A rule is about as thick all along: its thinnest tenth is at least this share of its median
@@ -60,6 +67,10 @@ MERGE_MIN_X = 0.1
 MERGE_PART = 0.75
 MERGE_GAP = 0.35
 MERGE_HEIGHT = 1.5
+# Merging compares every pair of pieces, repeatedly: on a page of texture or noise that is
+# cubic in the piece count. No number has more than this many pieces; beyond it only the
+# largest are kept, so a hostile or pathological image cannot take minutes.
+MAX_PIECES = 120
 # After merging, anything flatter than this share of the digit height is a dash or underline.
 FLAT = 0.3
 # MNIST digits are 0.4-0.9 as wide as tall; wider than SPLIT_ASPECT is several touching digits.
@@ -104,10 +115,12 @@ def segment_digits(
 ) -> list[DigitCrop]:
     """The digits in `gray` (H, W), lines top to bottom, each line left to right."""
     small, scale = work_image(np.asarray(gray), work_size)
-    ink = ink_map(small)
-    mask, rules = clean_mask(threshold_ink(ink))
-    labels = _label(mask)
-    blobs = find_blobs(labels, min_height=max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(ink.shape)))
+    ink, contrast = ink_levels(small)
+    maps = edge_maps(ink)
+    min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(ink.shape))
+    mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
+    labels = keep_strokes(_label(mask), ink, maps, contrast, height, min_height)
+    blobs = find_blobs(labels, min_height)
     placed = [
         (blobs[i], line) for line, members in enumerate(reading_order(blobs)) for i in members
     ]
@@ -142,46 +155,64 @@ def threshold_ink(ink: np.ndarray) -> np.ndarray:
     return ink > float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
 
 
-def clean_mask(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mask without ruled lines and paper edges, and the removed rule pixels."""
-    run = max(5, round(max(mask.shape) * RULE_RUN))
-    across = [(n, (c, r), band.T) for n, (r, c), band in _rule_bands(mask.T, run)]
-    candidates = [*_rule_bands(mask, run), *across]
+def clean_mask(
+    mask: np.ndarray, ink: np.ndarray, maps: EdgeMaps, min_height: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mask without ruled lines and paper edges, the removed rule pixels, and the typical digit
+    height (measured on the digit-like components only)."""
+    candidates = _rule_candidates(mask, max(5, round(max(mask.shape) * RULE_RUN)))
     # Rules are judged against the digit height, measured without them. Start from all long
     # thin pieces removed, then give back those too short for rules (a thin-pen 1 or 7's bar),
-    # which can only make the height grow, until nothing changes.
+    # which can only make the height grow, until nothing changes. Each piece left is measured as
+    # part of its whole component, so that a digit whose side was taken for a candidate still
+    # counts at its full height, and digits joined by a rule at theirs.
+    whole = _label(mask)
     rules = candidates
     while True:
         rest = mask.copy()
-        for _, window, band in rules:
-            rest[window] &= ~band
-        height = typical_height(_label(_drop_border(rest, np.inf)))
+        for _, pixels in rules:
+            rest[pixels] = False
+        labels = np.where(_drop_border(rest, np.inf), whole, 0)
+        height = typical_height(labels, digit_like(measure(ink, labels, maps), min_height))
         longer = [c for c in rules if c[0] >= RULE_LENGTH * height]
         if len(longer) == len(rules):
             break
         rules = longer
     removed = np.zeros_like(mask)
-    for _, window, band in rules:
-        removed[window] |= band
-    return _drop_border(mask & ~removed, height), removed
+    for _, pixels in rules:
+        removed[pixels] = True
+    return _drop_border(mask & ~removed, height), removed, height
 
 
-def typical_height(labels: np.ndarray) -> float:
-    """Ink-weighted median height of the labelled components (inf if none): specks weigh little,
-    digits much."""
-    slices = ndimage.find_objects(labels)
-    if not slices:
-        return np.inf
-    heights = np.array([rows.stop - rows.start for rows, _ in slices])
-    order = np.argsort(heights)
-    cumulative = np.cumsum(np.bincount(labels.ravel())[1:][order])
-    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+def _rule_candidates(mask: np.ndarray, run: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:
+    """Long thin pieces, near-horizontal and near-vertical: (length, (rows, cols) of pixels).
+
+    Each slope in RULE_ANGLES is straightened by shearing the mask (whole-pixel shifts of each
+    column) before looking for horizontal runs, so that the thin rules of a slightly rotated
+    sheet still show long runs.
+    """
+    found = []
+    for across in (False, True):
+        oriented = mask.T if across else mask
+        rows, cols = oriented.shape
+        for angle in RULE_ANGLES:
+            shift = np.round(np.tan(np.radians(angle)) * (np.arange(cols) - cols / 2)).astype(int)
+            source = np.arange(rows)[:, None] + shift
+            inside = (source >= 0) & (source < rows)
+            sheared = inside & oriented[np.clip(source, 0, rows - 1), np.arange(cols)]
+            for length, window, band in _rule_bands(sheared, run):
+                ys, xs = np.nonzero(band)
+                xs = xs + window[1].start
+                ys = ys + window[0].start + shift[xs]
+                keep = (ys >= 0) & (ys < rows)
+                ys, xs = ys[keep], xs[keep]
+                found.append((length, (xs, ys) if across else (ys, xs)))
+    return found
 
 
 def _rule_bands(mask: np.ndarray, run: int) -> list[tuple[int, tuple[slice, slice], np.ndarray]]:
     """Long thin horizontal pieces: (length, window, band of the line's pixels in the window)."""
-    opened = ndimage.binary_opening(mask, structure=np.ones((1, run), dtype=bool))
-    labels, _ = ndimage.label(opened, structure=_EIGHT)
+    labels, _ = ndimage.label(_runs(mask, run), structure=_EIGHT)
     found = []
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         piece = labels[rows, cols] == index
@@ -205,6 +236,26 @@ def _rule_bands(mask: np.ndarray, run: int) -> list[tuple[int, tuple[slice, slic
         band[:, _crossings(mask, centre, half, cols)] = False
         found.append((length, window, band))
     return found
+
+
+def _runs(mask: np.ndarray, run: int) -> np.ndarray:
+    """The pixels of horizontal runs at least `run` long: a binary opening by a 1 x run line,
+    from running sums, which costs the same for any length."""
+    rows = mask.shape[0]
+    total = np.concatenate(
+        [np.zeros((rows, 1), np.int32), np.cumsum(mask, axis=1, dtype=np.int32)], 1
+    )
+    # A full window starts at x when the `run` pixels from x on are all set.
+    starts = (total[:, run:] - total[:, :-run]) == run
+    begun = np.concatenate(
+        [np.zeros((rows, 1), np.int32), np.cumsum(starts, axis=1, dtype=np.int32)], 1
+    )
+    # Pixel x lies in a full window if one started within the `run` pixels up to it.
+    width = mask.shape[1]
+    x = np.arange(width)
+    upto = np.minimum(x + 1, starts.shape[1])
+    since = np.clip(x - run + 1, 0, starts.shape[1])
+    return (begun[:, upto] - begun[:, since]) > 0
 
 
 def _crossings(mask: np.ndarray, centre: np.ndarray, half: float, cols: slice) -> np.ndarray:
@@ -240,6 +291,8 @@ def find_blobs(labels: np.ndarray, min_height: float) -> list[_Blob]:
     parts = [_Blob((i,), (r.start, c.start, r.stop, c.stop)) for i, (r, c) in slices]
     height = typical_height(labels)
     parts = [p for p in parts if max(p.height, p.width) >= SPECK_SIZE * height]
+    if len(parts) > MAX_PIECES:
+        parts = sorted(parts, key=lambda p: p.height * p.width, reverse=True)[:MAX_PIECES]
     blobs = merge_pieces(parts, height)
     tall = [b.height for b in blobs if b.height >= 0.5 * height]
     # An upper quantile: a number's digits are about as tall as its tallest, and a short wide
