@@ -11,7 +11,7 @@ from PIL import Image
 
 from digitrec.cli import main
 from digitrec.models.loading import load_classifier
-from digitrec.predictor import LOW_CONFIDENCE, Predictor
+from digitrec.predictor import LOW_CONFIDENCE, PAGE_CONFIDENCE, Predictor
 
 
 def _number_image(digits: np.ndarray, scale: int = 4, gap: int = 12) -> np.ndarray:
@@ -128,3 +128,23 @@ def test_cli_stdin_garbage_is_one_line():
     )
     assert result.returncode == 1
     assert result.stderr.decode().count("\n") == 1 and b"stdin" in result.stderr
+
+
+class _Unsure:
+    """A model that finds every candidate unlike any digit: 0.2 for "1", the rest shared."""
+
+    classes = tuple(str(d) for d in range(10))
+
+    def predict_proba(self, digits):
+        probabilities = np.full((len(digits), 10), 0.8 / 9, np.float32)
+        probabilities[:, 1] = 0.2
+        return probabilities
+
+
+def test_page_of_unsure_candidates_is_no_digit(numbers):
+    pixels, _ = numbers[0]
+    unsure = Predictor(_Unsure())
+    assert PAGE_CONFIDENCE > 0.2
+    assert unsure.read_image(pixels).text == ""
+    # Told there is a digit, the reader still answers with its best guess.
+    assert unsure.read_image(pixels, single=True).text == "1"
