@@ -20,22 +20,25 @@ def mnist_parts():
     return load_parts("mnist")
 
 
+def head_splits(parts, train_count: int, val_count: int, test_count: int) -> DataSplits:
+    """The first training digits split into train/validation, and the first test digits."""
+    train, test = parts
+    head = train.head(train_count + val_count)
+    train_idx, val_idx = validation_indices(len(head), val_count, seed=0)
+    name = f"mnist-{train_count}"
+    return DataSplits(name, head.subset(train_idx), head.subset(val_idx), test.head(test_count))
+
+
 @pytest.fixture(scope="session")
 def small_splits(mnist_parts) -> DataSplits:
     """3,000 training, 500 validation and 1,000 test digits."""
-    train, test = mnist_parts
-    head = train.head(3500)
-    train_idx, val_idx = validation_indices(len(head), 500, seed=0)
-    return DataSplits("mnist-small", head.subset(train_idx), head.subset(val_idx), test.head(1000))
+    return head_splits(mnist_parts, 3000, 500, 1000)
 
 
 @pytest.fixture(scope="session")
 def tiny_splits(mnist_parts) -> DataSplits:
     """600 training, 100 validation and 200 test digits, for runs that only need to finish."""
-    train, test = mnist_parts
-    head = train.head(700)
-    train_idx, val_idx = validation_indices(len(head), 100, seed=0)
-    return DataSplits("mnist-tiny", head.subset(train_idx), head.subset(val_idx), test.head(200))
+    return head_splits(mnist_parts, 600, 100, 200)
 
 
 def mnist_png_bytes(image: np.ndarray, *, invert: bool = True) -> bytes:
