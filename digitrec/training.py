@@ -56,11 +56,16 @@ def build_module(config: TrainConfig, num_classes: int) -> nn.Module:
     spec = get_spec(config.model)
     if spec.kind != "torch":
         raise DigitrecError(f"model '{config.model}' is not a torch model")
-    arguments = {"num_classes": num_classes, **config.model_args}
+    torch.manual_seed(config.seed)  # the same seed builds the same initial weights
+    return create_model(config.model, **model_arguments(config, num_classes))
+
+
+def model_arguments(config: TrainConfig, num_classes: int) -> dict[str, object]:
+    """The constructor arguments of the model: built from these, and saved with it."""
+    arguments: dict[str, object] = {"num_classes": num_classes, **config.model_args}
     if config.dropout is not None:
         arguments["dropout"] = config.dropout
-    torch.manual_seed(config.seed)  # the same seed builds the same initial weights
-    return create_model(config.model, **arguments)
+    return arguments
 
 
 def train(
@@ -144,19 +149,12 @@ def train(
     classifier = TorchClassifier(
         module,
         config.model,
-        _saved_arguments(config, len(splits.classes)),
+        model_arguments(config, len(splits.classes)),
         splits.classes,
         mean,
         std,
     )
     return TrainResult(classifier, state.history, state.seconds, stopped_early)
-
-
-def _saved_arguments(config: TrainConfig, num_classes: int) -> dict[str, object]:
-    arguments: dict[str, object] = {"num_classes": num_classes, **config.model_args}
-    if config.dropout is not None:
-        arguments["dropout"] = config.dropout
-    return arguments
 
 
 def _restore(

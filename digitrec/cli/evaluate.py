@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from digitrec.data.datasets import load_test_set
+from digitrec.errors import DigitrecError
 from digitrec.evaluation import evaluate
 from digitrec.models.loading import load_classifier
 
@@ -29,8 +30,6 @@ def run(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.model)
     test = load_test_set(args.data).head(args.limit)
     if test.classes != classifier.classes:
-        from digitrec.errors import DigitrecError
-
         raise DigitrecError(
             f"the model knows classes {list(classifier.classes)} "
             f"but the data has {list(test.classes)}"

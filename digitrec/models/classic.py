@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from digitrec import __version__
+from digitrec.data.datasets import DIGIT_CLASSES
 from digitrec.errors import ModelFileError
 from digitrec.store import MODEL_FORMAT, write_arrays_file
 
 if TYPE_CHECKING:
     from digitrec.config import TrainConfig
     from digitrec.data.datasets import DigitSet
-
-DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
 
 
 class ClassicClassifier:
