@@ -8,10 +8,13 @@ same weights as an uninterrupted one without saving random-number-generator stat
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,15 @@ def to_tensor(digits: DigitSet, mean: float, std: float) -> tuple[torch.Tensor, 
     return images.sub_(mean).div_(std), torch.from_numpy(digits.labels)
 
 
+def use_bf16(precision: str) -> bool:
+    """Whether to train under bf16 autocast: asked for, or "auto" on a CPU that has it."""
+    if precision == "auto":
+        return bool(torch.backends.mkldnn.is_available()) and bool(
+            torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    return precision == "bf16"
+
+
 def epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
@@ -75,8 +87,12 @@ def train(
     *,
     resume: bool = False,
     show_progress: bool = False,
+    after_epoch: Callable[[int, nn.Module, float], None] | None = None,
 ) -> TrainResult:
-    """Train `config.model` on `splits`; checkpoint every epoch into `run_dir` if given."""
+    """Train `config.model` on `splits`; checkpoint every epoch into `run_dir` if given.
+
+    `after_epoch(epoch, module, training_seconds)` is called after each epoch outside the
+    timed part (benchmarks use it to follow test accuracy over time)."""
     config.validate()
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     # Standardize with the training part's own statistics, so other data sets work too.
@@ -84,8 +100,12 @@ def train(
     mean, std = float(pixels.mean() / 255.0), float(pixels.std() / 255.0) or 1.0
     train_x, train_y = to_tensor(splits.train, mean, std)
     val_x, val_y = to_tensor(splits.val, mean, std)
+    # Channels-last lets oneDNN pick its fastest convolution kernels (measured ~25% faster
+    # per step in fp32 and ~2x with bf16 on this CPU); with one input channel the images'
+    # memory layout is the same either way, so only the weights change layout.
+    train_x = train_x.contiguous(memory_format=torch.channels_last)
 
-    module = build_module(config, len(splits.classes))
+    module = build_module(config, len(splits.classes)).to(memory_format=torch.channels_last)
     steps_per_epoch = max(1, len(train_x) // config.batch_size)
     optimizer = build_optimizer(module, config)
     schedule = Schedule(optimizer, config, steps_per_epoch)
@@ -96,7 +116,12 @@ def train(
         checkpoint_path = run_dir / CHECKPOINT_FILE
     if resume and checkpoint_path is not None:
         state = _restore(checkpoint_path, module, optimizer, schedule, config)
-    augment = AugmentConfig(config.augment_rotation, config.augment_shift, config.augment_scale)
+    augment = AugmentConfig(
+        config.augment_rotation,
+        config.augment_shift,
+        config.augment_scale,
+        config.augment_elastic,
+    )
     stopped_early = False
 
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
@@ -139,6 +164,9 @@ def train(
             save_checkpoint(
                 checkpoint_path, module, optimizer, schedule.state_dict(), state, config.to_dict()
             )
+        if after_epoch is not None:
+            after_epoch(epoch, module, state.seconds)
+            module.train()
         if patience_over:
             log.info("early stop: no validation improvement since epoch %d", state.best_epoch)
             stopped_early = True
@@ -146,6 +174,7 @@ def train(
 
     if config.early_stopping and state.best_weights is not None:
         module.load_state_dict(state.best_weights)
+    module = module.to(memory_format=torch.contiguous_format)  # saved and exported as NCHW
     classifier = TorchClassifier(
         module,
         config.model,
@@ -202,6 +231,11 @@ def _train_epoch(
     order = torch.randperm(len(images), generator=generator)
     steps = max(1, len(images) // config.batch_size)
     total_loss, total_correct, seen = 0.0, 0, 0
+    autocast: Callable[[], contextlib.AbstractContextManager] = (
+        functools.partial(torch.autocast, "cpu", dtype=torch.bfloat16)
+        if use_bf16(config.precision)
+        else contextlib.nullcontext
+    )
     bar = tqdm(
         range(steps),
         desc=f"epoch {epoch}/{config.epochs}",
@@ -214,7 +248,8 @@ def _train_epoch(
         index = order[step * config.batch_size : (step + 1) * config.batch_size]
         x = random_affine(images[index], augment, generator)  # (B, 1, 28, 28)
         y = labels[index]
-        logits = module(x)
+        with autocast():
+            logits = module(x).float()
         loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
         if not math.isfinite(loss.item()):
             raise DigitrecError(

@@ -42,3 +42,31 @@ def test_shift_moves_the_mass_and_keeps_the_background():
     centre = ((out + 0.5).sum(dim=(1, 2)) * cols).sum(1) / (out + 0.5).sum(dim=(1, 2, 3))
     assert (centre - 13.5).abs().max() > 0.5  # something moved
     assert (centre - 13.5).abs().max() <= 0.15 * 28 + 1  # but no further than allowed
+
+
+def test_elastic_distortion_bends_strokes_by_about_the_asked_amount():
+    images = _batch()
+    config = AugmentConfig(elastic=1.5)
+    out = random_affine(images, config, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape and not torch.allclose(out[0], out[1])
+    # The stroke is bent locally, not moved away or wiped out: its ink stays within a factor of
+    # two (local stretching changes its area) and its centre of mass within two pixels.
+    ink_before, ink_after = images.sum(dim=(1, 2, 3)), out.sum(dim=(1, 2, 3))
+    ratio = ink_after / ink_before
+    assert ((ratio > 0.5) & (ratio < 2)).all()
+    columns = torch.arange(28.0)
+    centre_before = (images.sum(dim=(1, 2)) * columns).sum(1) / ink_before
+    centre_after = (out.sum(dim=(1, 2)) * columns).sum(1) / ink_after
+    assert ((centre_after - centre_before).abs() < 2).all()
+
+
+def test_elastic_field_is_smooth_and_has_the_asked_size():
+    from digitrec.data.augment import elastic_field
+
+    field = elastic_field(64, 28, 28, 2.0, torch.Generator().manual_seed(0))
+    pixels = field * 14  # back from [-1, 1] units to pixels on a 28-px side
+    rms = pixels.pow(2).mean().sqrt()
+    assert abs(float(rms) - 2.0) < 0.1
+    # Neighbouring pixels move together: the step between neighbours is far below the motion.
+    step = (pixels[:, 1:] - pixels[:, :-1]).abs().mean()
+    assert float(step) < 0.2 * float(pixels.abs().mean())

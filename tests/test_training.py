@@ -96,7 +96,7 @@ def test_early_stopping_restores_the_best_epoch(tiny_splits, monkeypatch):
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_trains(tiny_splits, optimizer):
-    lr = {"adadelta": 1.0, "sgd": 0.05}.get(optimizer, 2e-3)
+    lr = {"adadelta": 1.0, "sgd": 0.01}.get(optimizer, 2e-3)
     config = recipe_config(
         "default",
         batch_size=32,

@@ -18,7 +18,8 @@ def run(args: argparse.Namespace) -> int:
     print("architectures (digitrec train --model NAME):")
     for name in model_names():
         spec = get_spec(name)
-        print(f"  {name:<14} {spec.description}  [recipe: {spec.recipe}]")
+        recipe = f"  [recipe: {spec.recipe}]" if spec.recipe else ""
+        print(f"  {name:<14} {spec.description}{recipe}")
     print("recipes (digitrec train --recipe NAME):")
     for name, recipe in sorted(RECIPES.items()):
         settings = ", ".join(f"{k}={v}" for k, v in recipe.items() if k != "model")

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from digitrec.config import OPTIMIZERS, RECIPES, SCHEDULES, TrainConfig, recipe_config
+from digitrec.config import (
+    OPTIMIZERS,
+    PRECISIONS,
+    RECIPES,
+    SCHEDULES,
+    TrainConfig,
+    recipe_config,
+)
 from digitrec.errors import DigitrecError
 
 # (flag, type, help) for every TrainConfig field the CLI exposes; defaults come from the recipe.
@@ -29,11 +36,13 @@ _FLAGS: list[tuple[str, Any, str]] = [
     ("augment_rotation", float, "random rotation, max degrees"),
     ("augment_shift", float, "random shift, max fraction of the side"),
     ("augment_scale", float, "random zoom, max relative change"),
+    ("augment_elastic", float, "elastic distortion, typical displacement in pixels"),
     ("early_stopping", int, "stop after N epochs without validation-loss improvement"),
     ("val_size", int, "validation samples carved from the training set"),
     ("train_limit", int, "use only the first N training samples (quick runs)"),
     ("seed", int, "random seed (same seed and threads give the same result)"),
     ("threads", int, "torch CPU threads (default: all cores)"),
+    ("precision", str, f"arithmetic: {', '.join(PRECISIONS)} (auto: bf16 where the CPU has it)"),
 ]
 
 
@@ -79,12 +88,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if not isinstance(overrides["model_args"], dict):
             raise DigitrecError("--model-args must be a JSON object")
     if args.no_augment:
-        overrides.update(augment_rotation=0.0, augment_shift=0.0, augment_scale=0.0)
+        for name in ("augment_rotation", "augment_shift", "augment_scale", "augment_elastic"):
+            overrides[name] = 0.0
     recipe = args.recipe
     if recipe is None:
         from digitrec.models.registry import get_spec
 
         recipe = get_spec(args.model).recipe if args.model else "default"
+        if not recipe:
+            raise DigitrecError(f"model '{args.model}' is not trained directly (see --help)")
     return recipe_config(recipe, **overrides)
 
 

@@ -69,4 +69,11 @@ def create_model(name: str, **arguments: Any) -> Any:
 def _load_families() -> None:
     # Importing the family modules runs their @register_model lines; done lazily so that
     # importing the registry alone stays cheap and free of import cycles.
-    from digitrec.models import classic_families, fastcnn, lenet, tutorial  # noqa: F401
+    from digitrec.models import (  # noqa: F401
+        classic_families,
+        deepcnn,
+        ensemble,
+        fastcnn,
+        lenet,
+        tutorial,
+    )
