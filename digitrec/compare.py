@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from digitrec.config import recipe_config
 from digitrec.data.datasets import DataSplits, load_splits
+from digitrec.errors import DigitrecError
 from digitrec.evaluation import metrics_from_probabilities
 from digitrec.models.classifier import Classifier
 from digitrec.models.loading import MODEL_FILE, load_classifier
@@ -41,9 +42,11 @@ class CompareOptions:
 
 def compare(options: CompareOptions) -> list[dict[str, Any]]:
     """Train (or reuse) each model, measure it on the test set; rows sorted best first."""
-    names = options.models or model_names()
+    # Composite models (an ensemble) are built from trained ones, not trained from a recipe.
+    names = options.models or [name for name in model_names() if get_spec(name).recipe]
     for name in names:
-        get_spec(name)  # fail on a typo before hours of training
+        if not get_spec(name).recipe:  # also fails on a typo, before hours of training
+            raise DigitrecError(f"'{name}' is not trained from a recipe (see digitrec {name})")
     splits = load_splits(
         options.data, val_size=options.val_size, seed=options.seed, train_limit=options.train_limit
     )

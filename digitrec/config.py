@@ -100,9 +100,20 @@ class TrainConfig:
 
 # Each recipe lists only what differs from TrainConfig's defaults.
 RECIPES: dict[str, dict[str, Any]] = {
-    # The default: the small batch-norm CNN with a steep one-cycle schedule and mild
-    # augmentation (real handwriting is rotated and off-centre more than MNIST is).
-    "default": {
+    # The default (what `make run` and a bare `digitrec train` use): the small batch-norm CNN
+    # with a steep one-cycle schedule over three epochs, mild augmentation (real handwriting
+    # is rotated and off-centre more than MNIST is), bf16 where the CPU has it. 99% of MNIST
+    # in well under 20 seconds on two cores; `--epochs 8` goes further in about a minute.
+    "fast": {
+        "model": "fastcnn",
+        "epochs": 3,
+        "augment_rotation": 10.0,
+        "augment_shift": 0.08,
+        "augment_scale": 0.1,
+        "label_smoothing": 0.05,
+    },
+    # The same net for six epochs: the shipped `default` model was trained with it.
+    "fastcnn": {
         "model": "fastcnn",
         "epochs": 6,
         "augment_rotation": 10.0,
@@ -198,6 +209,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         "schedule": "cosine",
     },
 }
+
+
+DEFAULT_RECIPE = "fast"
 
 
 def recipe_names() -> list[str]:

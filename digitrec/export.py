@@ -8,6 +8,7 @@ dynamic.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Iterator
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
 OPSET = 18
+# ONNX metadata keys: the digest of the weights the file was exported from, and the classes.
+DIGEST_KEY = "digitrec_arrays_sha256"
+CLASSES_KEY = "digitrec_classes"
 
 
 class _Probabilities(nn.Module):
@@ -66,9 +70,33 @@ def export_onnx(classifier: Classifier, path: Path) -> Path:
                 verbose=False,
             )
         program.save(str(path))
+        _write_metadata(path, classifier)
     except OSError as error:
         raise DigitrecError(f"{path}: cannot write ({error.strerror or error})") from None
     return path
+
+
+def _write_metadata(path: Path, classifier: TorchClassifier) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    properties = {CLASSES_KEY: json.dumps(list(classifier.classes))}
+    if classifier.digest:
+        properties[DIGEST_KEY] = classifier.digest
+    for key, value in properties.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def onnx_metadata(path: Path) -> dict[str, str]:
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # onnx raises DecodeError and friends for a damaged file
+        raise DigitrecError(f"{path}: not a readable ONNX file ({error})") from None
+    return {entry.key: entry.value for entry in model.metadata_props}
 
 
 @contextmanager
@@ -126,3 +154,40 @@ def compare_outputs(reference: Classifier, exported: OnnxClassifier, images: np.
         "same_prediction": float((expected.argmax(1) == got.argmax(1)).mean()),
         "max_abs_difference": float(np.abs(expected - got).max()),
     }
+
+
+class AcceleratedClassifier:
+    """A torch classifier whose predictions run through its ONNX twin in onnxruntime.
+
+    onnxruntime runs these small nets several times faster than torch eager on a CPU, in
+    batches and above all one digit at a time (see BENCHMARKS.md). Everything but prediction
+    (metadata, parameter count, saving) is the torch classifier's."""
+
+    kind = "torch"
+
+    def __init__(self, torch_classifier: TorchClassifier, onnx_path: Path) -> None:
+        self.torch_classifier = torch_classifier
+        self.onnx = OnnxClassifier(onnx_path, torch_classifier.classes)
+        self.onnx_path = onnx_path
+
+    def __getattr__(self, name: str) -> Any:  # architecture, classes, metrics, save, ...
+        return getattr(self.torch_classifier, name)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        return self.onnx.predict_proba(images)
+
+
+def accelerate(classifier: TorchClassifier, onnx_path: Path) -> Classifier:
+    """`classifier` running on `onnx_path` if that file was exported from the same weights;
+    `classifier` itself otherwise (no twin, or a stale one)."""
+    if not onnx_path.is_file() or classifier.digest is None:
+        return classifier
+    try:
+        metadata = onnx_metadata(onnx_path)
+    except DigitrecError as error:
+        log.warning("ignoring %s", error)
+        return classifier
+    if metadata.get(DIGEST_KEY) != classifier.digest:
+        log.warning("ignoring %s: exported from other weights than the model's", onnx_path)
+        return classifier
+    return AcceleratedClassifier(classifier, onnx_path)

@@ -14,7 +14,7 @@ from digitrec.models.loading import load_classifier
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    classifier = load_classifier("default")
+    classifier = load_classifier("default", accelerate=False)
     path = export_onnx(classifier, tmp_path_factory.mktemp("onnx") / "default.onnx")
     return classifier, OnnxClassifier(path, classifier.classes)
 
@@ -52,3 +52,40 @@ def test_cli_export_checks_on_the_test_set(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["count"] == 300 and report["same_prediction"] == 1.0
     assert target.stat().st_size > 10_000
+
+
+def test_an_onnx_twin_beside_the_model_file_runs_its_predictions(tmp_path, mnist_parts):
+    import shutil
+
+    from digitrec.export import AcceleratedClassifier
+    from digitrec.models.loading import resolve_model_path
+
+    model_path = tmp_path / "model.safetensors"
+    shutil.copy(resolve_model_path("default"), model_path)
+    assert not isinstance(load_classifier(model_path), AcceleratedClassifier)  # no twin yet
+    torch_classifier = load_classifier(model_path, accelerate=False)
+    export_onnx(torch_classifier, tmp_path / "model.onnx")
+    accelerated = load_classifier(model_path)
+    assert isinstance(accelerated, AcceleratedClassifier)
+    assert accelerated.architecture == torch_classifier.architecture
+    assert accelerated.metrics == torch_classifier.metrics
+    digits = mnist_parts[1].head(300).as_float()
+    np.testing.assert_allclose(
+        accelerated.predict_proba(digits), torch_classifier.predict_proba(digits), atol=1e-4
+    )
+
+
+def test_a_stale_or_broken_twin_is_ignored(tmp_path, exported):
+    import shutil
+
+    from digitrec.export import AcceleratedClassifier
+    from digitrec.models.loading import resolve_model_path
+
+    model_path = tmp_path / "model.safetensors"
+    shutil.copy(resolve_model_path("default"), model_path)
+    other = load_classifier(model_path, accelerate=False)
+    other.digest = "0" * 64  # as if exported from other weights
+    export_onnx(other, tmp_path / "model.onnx")
+    assert not isinstance(load_classifier(model_path), AcceleratedClassifier)
+    (tmp_path / "model.onnx").write_bytes(b"garbage")
+    assert not isinstance(load_classifier(model_path), AcceleratedClassifier)

@@ -29,7 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    classifier = load_classifier(args.model)
+    classifier = load_classifier(args.model, accelerate=False)
     path = export_onnx(classifier, args.onnx)
     test = load_test_set(args.data).head(args.limit)
     check = compare_outputs(classifier, OnnxClassifier(path, classifier.classes), test.as_float())

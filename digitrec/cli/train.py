@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from digitrec.config import (
+    DEFAULT_RECIPE,
     OPTIMIZERS,
     PRECISIONS,
     RECIPES,
@@ -56,7 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
-        help="named settings (default: the model's own recipe, else 'default')",
+        help=f"named settings (default: the model's own recipe, else '{DEFAULT_RECIPE}')",
     )
     for name, kind, help_text in _FLAGS:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=help_text)
@@ -94,7 +95,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if recipe is None:
         from digitrec.models.registry import get_spec
 
-        recipe = get_spec(args.model).recipe if args.model else "default"
+        recipe = get_spec(args.model).recipe if args.model else DEFAULT_RECIPE
         if not recipe:
             raise DigitrecError(f"model '{args.model}' is not trained directly (see --help)")
     return recipe_config(recipe, **overrides)

@@ -56,6 +56,9 @@ class TorchClassifier:
         self.classes = tuple(classes)
         self.mean, self.std = float(mean), float(std)
         self.metrics = dict(metrics or {})
+        # The sha256 of the weights in the model file this was loaded from, if any: an ONNX
+        # twin of the file carries the same digest, which is how a stale twin is told apart.
+        self.digest: str | None = None
 
     def normalize(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         """[0, 1] images (N, H, W) -> the (N, 1, H, W) standardized tensor the net was fed."""
@@ -120,4 +123,8 @@ class TorchClassifier:
             raise ModelFileError(
                 f"{path}: weights do not fit architecture '{architecture}' ({first_line})"
             ) from None
-        return cls(module, architecture, arguments, classes, mean, std, document.get("metrics"))
+        classifier = cls(
+            module, architecture, arguments, classes, mean, std, document.get("metrics")
+        )
+        classifier.digest = document.get("arrays_sha256")
+        return classifier

@@ -26,7 +26,7 @@ def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 @register_model(
     "fastcnn",
     description="small batch-norm CNN (3 conv blocks, global max pool) built to train fast on CPU",
-    recipe="default",
+    recipe="fastcnn",
 )
 class FastCNN(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 16, dropout: float = 0.0) -> None:

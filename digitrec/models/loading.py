@@ -42,7 +42,13 @@ def resolve_model_path(reference: str | Path) -> Path:
     )
 
 
-def load_classifier(reference: str | Path = DEFAULT_MODEL) -> Classifier:
+def load_classifier(
+    reference: str | Path = DEFAULT_MODEL, *, accelerate: bool = True
+) -> Classifier:
+    """The classifier in a model file, run folder or shipped model.
+
+    With `accelerate`, a torch model whose file has an ONNX twin beside it (the same name with
+    .onnx, exported from the same weights: `digitrec export`) predicts through onnxruntime."""
     path = resolve_model_path(reference)
     arrays, document = read_arrays_file(path, kind=MODEL_FORMAT)
     try:
@@ -52,5 +58,10 @@ def load_classifier(reference: str | Path = DEFAULT_MODEL) -> Classifier:
     if document.get("kind") != spec.kind:
         raise ModelFileError(f"{path}: model kind {document.get('kind')!r} does not fit")
     if spec.kind == "torch":
-        return TorchClassifier.from_arrays(arrays, document, path)
+        classifier = TorchClassifier.from_arrays(arrays, document, path)
+        if not accelerate:
+            return classifier
+        from digitrec.export import accelerate as with_onnx
+
+        return with_onnx(classifier, path.with_suffix(".onnx"))
     return spec.build.from_arrays(arrays, document, path)
