@@ -14,7 +14,15 @@ ifndef RUN_NAME
 RUN_NAME := run-$(shell date +%Y%m%d-%H%M%S)
 endif
 
-.PHONY: run test lint bench clean
+# `make run` ends by serving the page for the model it trained.
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 8000
+# The browser test drives Debian's chromium (never a downloaded one); `make test` installs it.
+CHROMIUM := /usr/bin/chromium
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,16 +31,22 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/digitrec train --recipe default --name $(RUN_NAME)
+	$(BIN)/digitrec train --recipe fast --name $(RUN_NAME)
 	$(BIN)/digitrec eval runs/$(RUN_NAME)
 	@echo "run folder and pictures: runs/$(RUN_NAME)/ (curves.png, confusion.png, errors.png)"
+	@echo "draw digits for this model at http://$(SERVE_HOST):$(SERVE_PORT)/ (Ctrl-C stops)"
+	$(BIN)/digitrec serve --model runs/$(RUN_NAME) --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check digitrec tests bench
 	$(BIN)/ruff format --check digitrec tests bench
 
-test: lint
-	$(BIN)/pytest -q
+browser:
+	@test -x $(CHROMIUM) || $(SUDO) $(APT_INSTALL) chromium chromium-driver || \
+		{ $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) chromium chromium-driver; }
+
+test: lint browser
+	DIGITREC_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -18,17 +18,25 @@ from pathlib import Path
 
 import torch
 
+from bench.frontier import frontier_benchmark
+from bench.load import load_benchmark
 from bench.photos import photo_benchmark
 from bench.training import leaderboard, tutorial_recipes
 
 OUTPUT = Path("BENCHMARKS.md")
 RESULTS = Path("bench/results")
-# In this order: the tutorial table reads the runs the leaderboard trained.
-BENCHMARKS: dict[str, Callable[[Path], str]] = {
+# In this order: the leaderboard measures the frontier's best and ensemble runs, and the
+# tutorial table reads the runs the leaderboard trained.
+BENCHMARKS: dict[str, Callable[..., str]] = {
+    "frontier": frontier_benchmark,
     "leaderboard": leaderboard,
     "tutorials": tutorial_recipes,
     "photos": photo_benchmark,
+    "load": load_benchmark,
 }
+
+
+REUSABLE = {"frontier"}
 
 
 def machine_line() -> str:
@@ -59,6 +67,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the benchmarks and write BENCHMARKS.md.")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/bench"))
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="frontier: keep finished runs (the best members take minutes each) instead of "
+        "retraining them",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -69,7 +83,8 @@ def main() -> None:
     for name in chosen:
         print(f"== benchmark: {name}", flush=True)
         started = time.strftime("%Y-%m-%d %H:%M %Z")
-        section = BENCHMARKS[name](args.runs_dir)
+        options = {"reuse": args.reuse} if name in REUSABLE else {}
+        section = BENCHMARKS[name](args.runs_dir, **options)
         stamp = f"_Measured {started} with `python -m bench.run --only {name}`; {machine_line()}._"
         lines = section.rstrip("\n").split("\n")
         (RESULTS / f"{name}.md").write_text("\n".join([lines[0], "", stamp, *lines[1:]]) + "\n")

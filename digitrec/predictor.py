@@ -72,6 +72,18 @@ class Reading:
         return "".join(reading.digit for reading in self.digits)
 
 
+def reading_json(name: str, reading: Reading | None, error: str | None) -> dict[str, Any]:
+    """One image's result as `predict --json` prints it and the REST API returns it."""
+    if reading is None:
+        return {"file": name, "text": None, "digits": [], "error": error}
+    return {
+        "file": name,
+        "text": reading.text,
+        "digits": [digit.to_json() for digit in reading.digits],
+        "error": None,
+    }
+
+
 class Predictor:
     def __init__(self, classifier: Classifier, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.classifier = classifier

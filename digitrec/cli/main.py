@@ -26,7 +26,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from digitrec.cli import compare, ensemble, evaluate, export, models, predict, train
+    from digitrec.cli import compare, ensemble, evaluate, export, models, predict, serve, train
 
     parser = OneLineParser(
         prog="digitrec",
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
-    for module in (train, evaluate, predict, compare, ensemble, export, models):
+    for module in (train, evaluate, predict, compare, ensemble, export, models, serve):
         module.add_parser(commands)
     for subparser in commands.choices.values():
         # Also accepted after the subcommand; SUPPRESS keeps it from resetting the global flag.

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from digitrec.data.image_folder import IMAGE_SUFFIXES
 from digitrec.errors import DigitrecError, ImageError
 from digitrec.models.loading import DEFAULT_MODEL, load_classifier
-from digitrec.predictor import Predictor, Reading
+from digitrec.predictor import Predictor, Reading, reading_json
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file
 
 STDIN = "-"
@@ -102,17 +102,6 @@ def read_one(predictor: Predictor, name: str, args: argparse.Namespace) -> Readi
         stem = "stdin" if name == STDIN else Path(name).stem
         save_debug_images(args.debug, stem, image, stages or {}, reading.inputs)
     return reading
-
-
-def reading_json(name: str, reading: Reading | None, error: str | None) -> dict[str, object]:
-    if reading is None:
-        return {"file": name, "text": None, "digits": [], "error": error}
-    return {
-        "file": name,
-        "text": reading.text,
-        "digits": [digit.to_json() for digit in reading.digits],
-        "error": None,
-    }
 
 
 def format_reading(name: str, reading: Reading) -> str:
