@@ -121,16 +121,17 @@ RECIPES: dict[str, dict[str, Any]] = {
         "augment_scale": 0.1,
         "label_smoothing": 0.05,
     },
-    # The accuracy frontier: the deeper CNN, stronger augmentation (elastic distortion too),
-    # more epochs. About 10 minutes on two cores.
+    # The accuracy frontier: the deeper CNN, the same mild affine augmentation as `fast` plus
+    # a light elastic distortion, more epochs. (A first try with stronger augmentation, 12
+    # degrees, 10% shift, 12% zoom and 1.5-px elastic, underfit: 98.96% train, 99.42% test.)
     "best": {
         "model": "deepcnn",
         "epochs": 15,
-        "augment_rotation": 12.0,
-        "augment_shift": 0.1,
-        "augment_scale": 0.12,
-        "augment_elastic": 1.5,
-        "label_smoothing": 0.1,
+        "augment_rotation": 10.0,
+        "augment_shift": 0.08,
+        "augment_scale": 0.1,
+        "augment_elastic": 0.5,
+        "label_smoothing": 0.05,
     },
     # The Keras MLP tutorial: adam, batch 32, 20 epochs.
     "tutorial-mlp": {

@@ -124,6 +124,9 @@ class OnnxClassifier:
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle worker threads would otherwise spin for a while after each call: wasted CPU that
+        # a server's other requests (or the other worker process) need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = onnxruntime.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]

@@ -77,3 +77,12 @@ def test_cli_refuses_classic_members_and_direct_training(tmp_path, capsys):
 
     assert main(["train", "--model", "ensemble", "--runs-dir", str(tmp_path)]) == 1
     assert "not trained directly" in capsys.readouterr().err
+
+
+def test_an_ensemble_exports_to_onnx_and_agrees(tmp_path, digits):
+    from digitrec.export import OnnxClassifier, compare_outputs, export_onnx
+
+    ensemble = build_ensemble([_member(11), _member(12, mean=0.2, std=0.25)])
+    path = export_onnx(ensemble, tmp_path / "ensemble.onnx")
+    check = compare_outputs(ensemble, OnnxClassifier(path, ensemble.classes), digits)
+    assert check["same_prediction"] == 1.0 and check["max_abs_difference"] < 1e-4
