@@ -164,6 +164,7 @@ def frontier_benchmark(runs_dir: Path, reuse: bool = False) -> str:
             "",
             training_table(records),
             "",
+            *_provenance(records),
             f"![test accuracy against training seconds]({chart.as_posix()})",
             "",
             "### Inference (10,000 test digits; batch 1 is the median of single-digit calls)",
@@ -176,6 +177,25 @@ def frontier_benchmark(runs_dir: Path, reuse: bool = False) -> str:
             "",
         ]
     )
+
+
+def _provenance(records: list[dict[str, Any]]) -> list[str]:
+    """Runs reused from an earlier bench run (`--reuse`) say when and how they were trained."""
+    lines = [
+        f"- `{record['label']}`: trained {record['measured']} with "
+        f"{record['config'].get('threads') or 'all'} torch thread(s)"
+        for record in records
+        if "measured" in record and record["config"].get("threads")
+    ]
+    if not lines:
+        return []
+    return [
+        "Runs reused from an earlier `--reuse` bench run, trained with a set thread count "
+        "(their training seconds are from then):",
+        "",
+        *lines,
+        "",
+    ]
 
 
 def training_table(records: list[dict[str, Any]]) -> str:
