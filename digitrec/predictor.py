@@ -1,6 +1,25 @@
 """From an image to digits: decode, normalize MNIST-style, segment, classify.
 
-Shared by the CLI and the web layer, so every way in gives the same answer. Thresholds:
+Shared by the CLI and the web layer, so every way in gives the same answer.
+
+Segmentation (digitrec.vision.segment and the modules it chains) sizes everything from the image
+itself rather than from fixed pixel counts:
+
+- The sheet (vision.sheet): the largest region of one brightness, filling 12-93% of the photo,
+  touching at most half its border, with the table showing along two sides or more, nearly
+  convex (solidity 0.85), and bounded by a step of at least 8% of the brighter side that is
+  sharp (slope x sigma x sqrt(2 pi) / step >= 0.45 on a 160-px copy; a shadow's edge is far
+  softer). Ink is then looked for inside it only, 1.2% of the image away from its edge.
+- The ink's background window is 5 stroke widths (at least 15 px; the stroke width is the
+  ink-weighted median thickness of the crisp, digit-sized components), so shadows and mottled
+  paper wider than that are background, not ink; the strongest ink is the largest value a 2x2
+  square reaches, not a top percentile that a small digit on a big page would not reach.
+- Lines within 6 degrees of the image axes and longer than 30 stroke widths (ruled and squared
+  paper) are taken out of the ink map before thresholding: only the line's own pixels, thinner
+  across than a stroke, along its course through the band, so a stroke crossing it or lying
+  along it stays whole.
+
+Thresholds on the model's answers:
 
 - A digit whose top probability is below LOW_CONFIDENCE is flagged `low_confidence`: the
   model is unsure (an ambiguous or badly written digit, or not a digit at all, such as a
@@ -97,9 +116,12 @@ class Predictor:
         stages: dict[str, np.ndarray] | None = None,
     ) -> list[DigitCrop]:
         """The 28x28 digits of an RGB or grey image, in reading order, without the model."""
-        gray = to_gray(np.asarray(image)) if np.ndim(image) == 3 else np.asarray(image)
-        crops = segment_digits(gray, stages=stages)
+        # segment_digits shrinks an RGB photo before taking its luminance, which is much faster
+        # on a big one; the full-size grey image is only needed to re-read merged pieces.
+        image = np.asarray(image)
+        crops = segment_digits(image, stages=stages)
         if single and len(crops) > 1:
+            gray = to_gray(image) if image.ndim == 3 else image
             crops = [merge_into_one(gray, crops)]
         return crops
 

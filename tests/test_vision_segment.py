@@ -307,7 +307,7 @@ def test_component_measures_tell_a_line_from_a_blob() -> None:
 
 def test_merging_sees_a_bounded_number_of_pieces(monkeypatch) -> None:
     # Merging is cubic in the piece count: a page of thousands of ink bits once took minutes.
-    from digitrec.vision import segment
+    from digitrec.vision import grouping
 
     rng = np.random.default_rng(3)
     page = np.full((1200, 1200), 235, np.uint8)
@@ -315,12 +315,12 @@ def test_merging_sees_a_bounded_number_of_pieces(monkeypatch) -> None:
     for y, x in zip(ys, xs, strict=True):
         page[y : y + rng.integers(3, 10), x : x + rng.integers(3, 10)] = 30
     seen: list[int] = []
-    real_merge = segment.merge_pieces
+    real_merge = grouping.merge_pieces
 
     def counting_merge(parts, height):
         seen.append(len(parts))
         return real_merge(parts, height)
 
-    monkeypatch.setattr(segment, "merge_pieces", counting_merge)
+    monkeypatch.setattr(grouping, "merge_pieces", counting_merge)
     segment_digits(page)
-    assert seen and max(seen) <= segment.MAX_PIECES
+    assert seen and max(seen) <= grouping.MAX_PIECES

@@ -72,8 +72,15 @@ class GlyphSource:
         # Thicker or thinner by up to a third of an MNIST pixel (a digit is ~20 of them tall);
         # fonts come in light and bold already, and eroding their thin strokes would erase them.
         step = round(rng.uniform(0, 0.35) * mask.shape[0] / 20)
-        if step > 0 and rng.random() < 0.6:
-            thicker = from_font or rng.random() < 0.6
+        # Real pens range wider than MNIST's: a felt marker draws strokes about twice as thick, a
+        # fine ballpoint on a large digit about half as thick.
+        pen = rng.choice(3, p=[0.7, 0.15, 0.15])  # as written, marker, fine pen
+        if pen == 1:
+            step = round(rng.uniform(0.5, 1.0) * mask.shape[0] / 20)
+        elif pen == 2 and not from_font:
+            step = round(rng.uniform(0.3, 0.6) * mask.shape[0] / 20)
+        if step > 0 and (pen > 0 or rng.random() < 0.6):
+            thicker = pen == 1 or (pen == 0 and (from_font or rng.random() < 0.6))
             mask = (ndimage.grey_dilation if thicker else ndimage.grey_erosion)(mask, (step, step))
         return mask
 
@@ -214,6 +221,8 @@ def _write(rng, sheet: Sheet, digits: str, glyphs: GlyphSource, margin: float) -
         # that strokes thinner than a pixel after shrinking stay visible, as a pen's would.
         peak = max(float(mask.max()), 1e-3)
         mask = np.clip((mask / peak - rng.uniform(0.3, 0.55)) / rng.uniform(0.15, 0.35), 0, 1)
+        # Handwriting leans (slant, a shear) as well as being turned a little.
+        mask = _slant(mask, rng.normal(0, 0.15))
         angle = rng.normal(0, 5)
         mask = np.asarray(Image.fromarray(mask, "F").rotate(angle, expand=True))
         mh, mw = mask.shape
@@ -226,6 +235,20 @@ def _write(rng, sheet: Sheet, digits: str, glyphs: GlyphSource, margin: float) -
     alpha = Image.fromarray((cover * (255 * opacity)).astype(np.uint8))
     sheet.image.paste(color, mask=alpha)
     return outlines
+
+
+def _slant(mask: np.ndarray, shear: float) -> np.ndarray:
+    """The glyph leaning right (shear > 0: the top moves right by `shear` times the height)."""
+    h, w = mask.shape
+    extra = abs(shear) * h
+    size = (w + int(np.ceil(extra)), h)
+    # Output (x, y) samples input (x + shear * (y - h) + offset, y).
+    offset = 0.0 if shear >= 0 else -extra
+    data = (1.0, shear, -shear * h + offset, 0.0, 1.0, 0.0)
+    image = Image.fromarray(mask, "F")
+    return np.asarray(
+        image.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR)
+    )
 
 
 def _row_ends(ink: np.ndarray) -> np.ndarray:
@@ -266,7 +289,14 @@ def _sheet_quad(rng: np.random.Generator, w: int, h: int, border: bool) -> np.nd
     angle = np.radians(rng.normal(0, 3 if border else 0.8))
     rotate = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     if border:  # the whole sheet lies on a table, slightly rotated
-        half = np.array([w, h]) * rng.uniform(0.3, 0.45, 2)
+        # A real sheet's shape (A4, letter, a square note, an index card), mostly turned the way
+        # the photo is, filling 60-90% of the frame; not a strip of any aspect.
+        aspect = rng.choice([1.414, 1.294, 1.0, 1.5])
+        landscape = (w >= h) == (rng.random() < 0.8)
+        ratio = aspect if landscape else 1 / aspect  # width over height
+        fill = rng.uniform(0.3, 0.45)
+        half_w = min(w * fill, h * fill * ratio)
+        half = np.array([half_w, half_w / ratio])
     else:  # the sheet fills the frame: push its corners out so no edge shows
         half = np.array([w, h]) * (0.5 + abs(angle) * max(w / h, h / w) + rng.uniform(0.02, 0.05))
     corners = (np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half) @ rotate.T

@@ -1,86 +1,69 @@
 """Find the digits of a handwritten number in an image, in reading order, as MNIST-style crops.
 
-    work image -> ink map -> mask -> remove ruled lines, paper edges, specks -> components
-    -> merge the pieces of one digit -> split touching digits -> text lines -> 28x28 crops
+    work image -> the sheet (sheet.py) -> ink map, its background window fitted to the pen's
+    stroke width -> mask -> ruled lines and paper edges out (rules.py) -> pen strokes kept
+    (components.py) -> specks out, pieces of one digit merged, touching digits split, text
+    lines (grouping.py) -> 28x28 crops
 
 Everything runs on a copy shrunk to WORK_SIZE; boxes are mapped back to the original pixels.
 Sizes are relative to the typical digit height found in the image, so the scale does not matter.
 """
 
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from digitrec.vision.components import digit_like, keep_strokes, measure, typical_height
+from digitrec.vision.components import STROKE_OF_HEIGHT, keep_strokes, measure
+from digitrec.vision.grouping import Blob, find_blobs, own_pixels, reading_order
 from digitrec.vision.preprocess import (
+    _BACKGROUND_WINDOW,
     _PEAK_SMOOTHING,
     DIGIT_BOX,
     FRAME,
+    MIN_EDGE_SHARPNESS,
     MIN_PEAK,
     THRESHOLD_RANGE,
-    EdgeMaps,
     _as_float,
     _otsu,
+    _shrink,
     center_by_mass,
     edge_maps,
     fit_box,
     ink_levels,
 )
+from digitrec.vision.rules import clean_mask, label
+from digitrec.vision.sheet import fill_outside, find_sheet
 
 # Longer side of the working copy: ink_map's filters cost time in proportion to the pixels, and
 # a 12-MP photo at this size still gives a digit spanning 3% of the frame about 24 px.
 WORK_SIZE = 800
-# Ruled lines: found as runs at least this share of the image's longer side (short enough to
-# survive a slope of a few degrees on a thin line), then kept as rules only if longer than
-# RULE_LENGTH digit heights and RULE_ASPECT times their thickness; a digit's own strokes,
-# even a thin-pen "1", are at most about one digit height long.
-RULE_RUN = 1 / 40
-# Slopes (degrees) straightened before looking for runs. Only 0: on synthetic photos, shearing
-# by +-4 degrees as well found nothing that stroke_like's tests for thin straight pieces did not
-# already drop, at a third more time; a steeper rule is caught by those tests.
-RULE_ANGLES = (0.0,)
-RULE_LENGTH = 1.8
-RULE_ASPECT = 12.0
-# A rule is about as thick all along: its thinnest tenth is at least this share of its median
-# thickness. The wedge of dark table in the corner of a tilted sheet is not.
-RULE_EVEN = 0.5
-# Ink just above and below a removed rule, within this many px sideways, is a crossing stroke.
-RULE_CROSSING = 2
-# A component touching the image edge and spanning this share of the image, or longer than
-# BORDER_DIGITS digit heights, is the paper's edge or the table around it, never a digit.
-BORDER_SPAN = 0.5
-BORDER_DIGITS = 2.0
-# Specks: components whose longer side is under this share of the typical digit height.
-SPECK_SIZE = 0.15
+# The background window (see preprocess.ink_levels) is this many typical stroke widths, and
+# at least MIN_WINDOW px: wide enough for a junction of strokes or a bold blot, narrow enough
+# to take out shadows and the paper's mottling.
+STROKE_WINDOW = 5.0
+MIN_WINDOW = 15
+# Digits this small (px tall in the working copy) are read again from the original around
+# them, about ZOOM_TO px tall, with ZOOM_MARGIN digit heights of room around.
+ZOOM_BELOW = 24
+ZOOM_TO = 48
+ZOOM_MARGIN = 2.0
+# Lines longer than LINE_STROKES stroke widths are no writing (a digit is about 7-15 strokes
+# tall, its straight strokes shorter still), within LINE_SLOPE degrees of the image axes.
+LINE_STROKES = 30.0
+LINE_SLOPE = 6.0
+# A line is thinner across than this many stroke widths (thicker ones are left to rules.py).
+LINE_THIN = 1.0
+# Ink map level below which a long line is no line (paper grain, noise).
+LINE_LEVEL = 0.05
+# A component spanning this share of the image both across and down is a page's lattice.
+LATTICE_SPAN = 0.5
+# Its lines are this share of the image's longer side at least; a number's digits are shorter.
+LATTICE_LINE = 1 / 8
 # A digit is at least this tall: in working pixels, and as a share of the shorter image side.
 MIN_DIGIT_PX = 8
 MIN_DIGIT_OF_IMAGE = 0.015
-# Pieces of one digit (a 5's detached bar, a broken 7, dots of a faint stroke) share columns and
-# are stacked: the narrower one's width overlaps the other by MERGE_OVERLAP and by MERGE_MIN_X
-# digit heights (a neighbour leaning over by a few px does not), one piece is shorter than
-# MERGE_PART digit heights, the gap is under MERGE_GAP and the union under MERGE_HEIGHT.
-MERGE_OVERLAP = 0.5
-MERGE_MIN_X = 0.1
-MERGE_PART = 0.75
-MERGE_GAP = 0.35
-MERGE_HEIGHT = 1.5
-# Merging compares every pair of pieces, repeatedly: on a page of texture or noise that is
-# cubic in the piece count. No number has more than this many pieces; beyond it only the
-# largest are kept, so a hostile or pathological image cannot take minutes.
-MAX_PIECES = 120
-# After merging, anything flatter than this share of the digit height is a dash or underline.
-FLAT = 0.3
-# MNIST digits are 0.4-0.9 as wide as tall; wider than SPLIT_ASPECT is several touching digits.
-# Their count is width / (height x typical aspect), the aspect taken from the image's other
-# digits within ASPECT_RANGE; cuts go to the least ink within SPLIT_WINDOW of a digit width.
-SPLIT_ASPECT = 1.15
-ASPECT_RANGE = (0.5, 0.8)
-SPLIT_WINDOW = 0.35
-# Boxes on one text line overlap vertically by this share of the shorter one.
-LINE_OVERLAP = 0.4
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 # Box colours by text line, so that a wrong line grouping shows.
@@ -94,32 +77,51 @@ class DigitCrop:
     line: int  # 0-based text line index
 
 
-@dataclass(frozen=True)
-class _Blob:
-    """A digit candidate: components `ids` of the label image, within box (y0, x0, y1, x1)."""
-
-    ids: tuple[int, ...]
-    box: tuple[int, int, int, int]
-
-    @property
-    def height(self) -> int:
-        return self.box[2] - self.box[0]
-
-    @property
-    def width(self) -> int:
-        return self.box[3] - self.box[1]
-
-
 def segment_digits(
-    gray: np.ndarray, *, stages: dict[str, np.ndarray] | None = None, work_size: int = WORK_SIZE
+    gray: np.ndarray,
+    *,
+    stages: dict[str, np.ndarray] | None = None,
+    work_size: int = WORK_SIZE,
+    zoom: bool = True,
 ) -> list[DigitCrop]:
-    """The digits in `gray` (H, W), lines top to bottom, each line left to right."""
+    """The digits in `gray` (H, W), lines top to bottom, each line left to right.
+
+    Digits found under ZOOM_BELOW px tall in the working copy, when the image itself has more
+    pixels, are looked for again in the part of the image around them, at a resolution where
+    they are about ZOOM_TO px tall (`zoom`).
+    """
+    crops = _segment(gray, stages, work_size)
+    scale = max(np.shape(gray)[:2]) / work_size
+    if not zoom or not crops or scale <= 1.0:
+        return crops
+    height = float(np.median([c.box[3] for c in crops]))  # original pixels
+    if height / scale >= ZOOM_BELOW:
+        return crops
+    margin = round(ZOOM_MARGIN * height)
+    x0 = max(0, min(c.box[0] for c in crops) - margin)
+    y0 = max(0, min(c.box[1] for c in crops) - margin)
+    x1 = max(c.box[0] + c.box[2] for c in crops) + margin
+    y1 = max(c.box[1] + c.box[3] for c in crops) + margin
+    region = np.asarray(gray)[y0:y1, x0:x1]
+    size = min(max(region.shape[:2]), round(max(region.shape[:2]) * ZOOM_TO / height))
+    again = _segment(region, None, max(size, 16))
+    if not again:
+        return crops
+    return [
+        DigitCrop((c.box[0] + x0, c.box[1] + y0, c.box[2], c.box[3]), c.image, c.line)
+        for c in again
+    ]
+
+
+def _segment(
+    gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: int
+) -> list[DigitCrop]:
     small, scale = work_image(np.asarray(gray), work_size)
-    ink, contrast = ink_levels(small)
+    min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
+    ink, contrast = page_ink(small, min_height)
     maps = edge_maps(ink)
-    min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(ink.shape))
     mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
-    labels = keep_strokes(_label(mask), ink, maps, contrast, height, min_height)
+    labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height)
     blobs = find_blobs(labels, min_height)
     placed = [
         (blobs[i], line) for line, members in enumerate(reading_order(blobs)) for i in members
@@ -133,19 +135,134 @@ def segment_digits(
 
 
 def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float]]:
-    """Float greyscale shrunk so its longer side is at most `size`, and the (y, x) scale back."""
+    """Float greyscale shrunk so its longer side is at most `size`, and the (y, x) scale back.
+    `gray` may also be RGB uint8, shrunk before its luminance is taken."""
+    arr_shape = np.shape(gray)
     arr = np.asarray(gray)
-    if arr.ndim != 2 or not (arr.dtype == np.uint8 or arr.dtype.kind == "f"):
-        arr = _as_float(arr)  # RGB, 16-bit and other integers: the general, slower path
-    if min(arr.shape) < 1:
+    rgb = arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8
+    if not rgb and (arr.ndim != 2 or not (arr.dtype == np.uint8 or arr.dtype.kind == "f")):
+        arr = _as_float(arr)  # 16-bit, other integers, odd channels: the general, slower path
+    if min(arr.shape[:2]) < 1:
         raise ValueError(f"expected a non-empty image, got shape {arr.shape}")
-    factor = min(1.0, size / max(arr.shape))
+    factor = min(1.0, size / max(arr.shape[:2]))
     shape = (max(1, round(arr.shape[0] * factor)), max(1, round(arr.shape[1] * factor)))
-    if shape != arr.shape:
-        # Shrink first, convert after: a full-size float copy of a 12-MP photo costs 20-50 ms.
+    if shape != arr.shape[:2]:
+        # Shrink first, convert after: a full-size float copy of a 12-MP photo costs 20-50 ms,
+        # its luminance over 100 ms. Averaging then weighting the channels is the same sum.
         kind = arr if arr.dtype == np.uint8 else arr.astype(np.float32, copy=False)
         arr = np.asarray(Image.fromarray(kind).resize(shape[::-1], Image.Resampling.BOX))
-    return _as_float(arr), (gray.shape[0] / shape[0], gray.shape[1] / shape[1])
+    return _as_float(arr), (arr_shape[0] / shape[0], arr_shape[1] / shape[1])
+
+
+def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
+    """ink_levels of the work image, inside the sheet if one is found, with a background window
+    fitted to the pen's stroke width (see stroke_width)."""
+    sheet = find_sheet(small)
+    # Inside the sheet only: the table around it would swamp the ink statistics.
+    source = small if sheet is None else fill_outside(small, sheet)
+    # The stroke width is estimated on a copy of half the size, at a quarter of the cost.
+    longest = max(source.shape)
+    half = _shrink(source, longest // 2) if longest >= 4 * MIN_WINDOW else source
+    factor = source.shape[0] / half.shape[0]
+    first, contrast = ink_levels(half)
+    stroke = stroke_width(first, min_height / factor)
+    window = round(STROKE_WINDOW * stroke * factor) if stroke else 0
+    if window and window < _BACKGROUND_WINDOW * max(small.shape):
+        ink, contrast = ink_levels(source, max(window, MIN_WINDOW))
+    else:
+        ink, contrast = ink_levels(source)
+    if sheet is not None:
+        ink[~sheet] = 0.0
+    if stroke:
+        ink = without_long_lines(ink, LINE_STROKES * stroke * factor, stroke * factor)
+    return ink, contrast
+
+
+def without_long_lines(ink: np.ndarray, length: float, stroke: float | None = None) -> np.ndarray:
+    """The ink map less the near-horizontal and near-vertical lines longer than `length` px:
+    ruled and squared paper, the paper's edge. A line's level is the least ink along it (a grey
+    opening by a line), taken after widening the ink across the line by the drift of a slope of
+    LINE_SLOPE degrees, so that a slightly rotated page's lines count too.
+
+    Knowing the pen's `stroke` width, only the line itself is taken off, not its whole widened
+    band: the ink thin across the band (a grey top-hat of LINE_THIN strokes), near the line's
+    course through the band (see _line_course). A digit's stroke crossing the line, long across
+    it, stays whole, and so does one lying along it a little above or below. A stroke is never
+    as long as `length`."""
+    size = round(length)
+    if size < 3 or size >= max(ink.shape):
+        return ink
+    drift = max(1, round(size * np.tan(np.radians(LINE_SLOPE)) / 2))
+    removed = np.zeros_like(ink)
+    for axis in (0, 1):
+        # Work on horizontal lines; vertical ones are the horizontal lines of the transpose.
+        source = ink.T if axis == 0 else ink
+        level = ndimage.grey_opening(
+            ndimage.grey_dilation(source, size=(2 * drift + 1, 1)), size=(1, size)
+        )
+        if not level.any():
+            continue
+        if stroke:
+            thin = max(3, round(LINE_THIN * stroke))
+            across = source - ndimage.grey_opening(source, size=(thin, 1))
+            band = level > LINE_LEVEL  # not > 0: a noisy page's faint grain would join them all
+            level = np.where(_line_course(across, band, size, thin / 2 + 1), level, 0.0)
+            level = np.minimum(level, across)
+        np.maximum(removed, level.T if axis == 0 else level, out=removed)
+    return np.clip(ink - np.minimum(removed, ink), 0.0, 1.0)
+
+
+def _line_course(across: np.ndarray, band: np.ndarray, size: int, half: float) -> np.ndarray:
+    """The pixels within `half` px of each horizontal band's line: per column the row of its
+    thinnest-across ink, smoothed by a running median over half a line length, so that the few
+    columns where a digit's bar outshines the line do not bend it."""
+    labels, _ = ndimage.label(band)
+    course = np.zeros(band.shape, dtype=bool)
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        inside = labels[rows, cols] == index
+        values = np.where(inside, across[rows, cols], 0.0)
+        peak, strength = values.argmax(axis=0), values.max(axis=0)
+        seen = strength > 0.5 * float(np.median(strength[strength > 0])) if strength.any() else []
+        if np.count_nonzero(seen) < 2:
+            continue
+        x = np.arange(values.shape[1])
+        centre = np.interp(x, x[seen], peak[seen])
+        centre = ndimage.median_filter(centre, size=max(3, size // 2), mode="nearest")
+        y = np.arange(values.shape[0])[:, None]
+        course[rows, cols] |= inside & (np.abs(y - centre) <= half)
+    return course
+
+
+def stroke_width(ink: np.ndarray, min_height: float) -> float | None:
+    """The pen's typical stroke width in px: the ink-weighted median thickness of the crisp
+    components tall enough for a digit (None if there is none). Shading is soft-edged, so it
+    does not count, however strong the first, image-sized background window leaves it.
+
+    Writing on squared paper is joined to the lattice, which does not count either; so if
+    nothing is found, lines longer than LATTICE_LINE of the image are taken out and it is
+    measured again. (Only to measure: a digit filling the image might lose its "1" that way.)
+    """
+    found = _stroke_width(ink, min_height)
+    if found is None:
+        found = _stroke_width(without_long_lines(ink, LATTICE_LINE * max(ink.shape)), min_height)
+    return found
+
+
+def _stroke_width(ink: np.ndarray, min_height: float) -> float | None:
+    labels = label(threshold_ink(ink))
+    parts = measure(ink, labels)
+    crisp = (parts.sharpness >= MIN_EDGE_SHARPNESS) & (parts.height >= min_height)
+    crisp &= parts.thickness <= STROKE_OF_HEIGHT * parts.height
+    # Nor does the lattice of squared paper, which spans the page both ways: a digit never does.
+    crisp &= (parts.height < LATTICE_SPAN * ink.shape[0]) | (
+        parts.width < LATTICE_SPAN * ink.shape[1]
+    )
+    if not crisp.any():
+        return None
+    thickness, weight = parts.thickness[crisp], parts.area[crisp]
+    order = np.argsort(thickness)
+    cumulative = np.cumsum(weight[order])
+    return float(thickness[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def threshold_ink(ink: np.ndarray) -> np.ndarray:
@@ -155,240 +272,13 @@ def threshold_ink(ink: np.ndarray) -> np.ndarray:
     return ink > float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
 
 
-def clean_mask(
-    mask: np.ndarray, ink: np.ndarray, maps: EdgeMaps, min_height: float
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Mask without ruled lines and paper edges, the removed rule pixels, and the typical digit
-    height (measured on the digit-like components only)."""
-    candidates = _rule_candidates(mask, max(5, round(max(mask.shape) * RULE_RUN)))
-    # Rules are judged against the digit height, measured without them. Start from all long
-    # thin pieces removed, then give back those too short for rules (a thin-pen 1 or 7's bar),
-    # which can only make the height grow, until nothing changes. Each piece left is measured as
-    # part of its whole component, so that a digit whose side was taken for a candidate still
-    # counts at its full height, and digits joined by a rule at theirs.
-    whole = _label(mask)
-    rules = candidates
-    while True:
-        rest = mask.copy()
-        for _, pixels in rules:
-            rest[pixels] = False
-        labels = np.where(_drop_border(rest, np.inf), whole, 0)
-        height = typical_height(labels, digit_like(measure(ink, labels, maps), min_height))
-        longer = [c for c in rules if c[0] >= RULE_LENGTH * height]
-        if len(longer) == len(rules):
-            break
-        rules = longer
-    removed = np.zeros_like(mask)
-    for _, pixels in rules:
-        removed[pixels] = True
-    return _drop_border(mask & ~removed, height), removed, height
-
-
-def _rule_candidates(mask: np.ndarray, run: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:
-    """Long thin pieces, near-horizontal and near-vertical: (length, (rows, cols) of pixels).
-
-    Each slope in RULE_ANGLES is straightened by shearing the mask (whole-pixel shifts of each
-    column) before looking for horizontal runs, so that the thin rules of a slightly rotated
-    sheet still show long runs.
-    """
-    found = []
-    for across in (False, True):
-        oriented = mask.T if across else mask
-        rows, cols = oriented.shape
-        for angle in RULE_ANGLES:
-            shift = np.round(np.tan(np.radians(angle)) * (np.arange(cols) - cols / 2)).astype(int)
-            source = np.arange(rows)[:, None] + shift
-            inside = (source >= 0) & (source < rows)
-            sheared = inside & oriented[np.clip(source, 0, rows - 1), np.arange(cols)]
-            for length, window, band in _rule_bands(sheared, run):
-                ys, xs = np.nonzero(band)
-                xs = xs + window[1].start
-                ys = ys + window[0].start + shift[xs]
-                keep = (ys >= 0) & (ys < rows)
-                ys, xs = ys[keep], xs[keep]
-                found.append((length, (xs, ys) if across else (ys, xs)))
-    return found
-
-
-def _rule_bands(mask: np.ndarray, run: int) -> list[tuple[int, tuple[slice, slice], np.ndarray]]:
-    """Long thin horizontal pieces: (length, window, band of the line's pixels in the window)."""
-    labels, _ = ndimage.label(_runs(mask, run), structure=_EIGHT)
-    found = []
-    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
-        piece = labels[rows, cols] == index
-        counts = piece.sum(axis=0)
-        spread = counts[counts > 0]
-        thickness = float(np.median(spread))
-        length = cols.stop - cols.start
-        if length < RULE_ASPECT * thickness or np.percentile(spread, 10) < RULE_EVEN * thickness:
-            continue
-        # The line's centre per column; a running median follows a slope or a slight curve
-        # but not the bumps where digit strokes join it.
-        ys = np.arange(rows.start, rows.stop)[:, None]
-        centre = (piece * ys).sum(axis=0) / np.maximum(counts, 1)
-        filled = np.interp(np.arange(length), np.flatnonzero(counts), centre[counts > 0])
-        centre = ndimage.median_filter(filled, size=max(3, run), mode="nearest")
-        half = thickness / 2 + 1
-        top = max(0, int(rows.start - half))
-        window = (slice(top, min(mask.shape[0], int(rows.stop + half) + 1)), cols)
-        y = np.arange(window[0].start, window[0].stop)[:, None]
-        band = mask[window] & (np.abs(y - centre) <= half)
-        band[:, _crossings(mask, centre, half, cols)] = False
-        found.append((length, window, band))
-    return found
-
-
-def _runs(mask: np.ndarray, run: int) -> np.ndarray:
-    """The pixels of horizontal runs at least `run` long: a binary opening by a 1 x run line,
-    from running sums, which costs the same for any length."""
-    rows = mask.shape[0]
-    total = np.concatenate(
-        [np.zeros((rows, 1), np.int32), np.cumsum(mask, axis=1, dtype=np.int32)], 1
-    )
-    # A full window starts at x when the `run` pixels from x on are all set.
-    starts = (total[:, run:] - total[:, :-run]) == run
-    begun = np.concatenate(
-        [np.zeros((rows, 1), np.int32), np.cumsum(starts, axis=1, dtype=np.int32)], 1
-    )
-    # Pixel x lies in a full window if one started within the `run` pixels up to it.
-    width = mask.shape[1]
-    x = np.arange(width)
-    upto = np.minimum(x + 1, starts.shape[1])
-    since = np.clip(x - run + 1, 0, starts.shape[1])
-    return (begun[:, upto] - begun[:, since]) > 0
-
-
-def _crossings(mask: np.ndarray, centre: np.ndarray, half: float, cols: slice) -> np.ndarray:
-    """Columns where ink lies just above and just below the line: a stroke crossing it."""
-    x = np.arange(cols.start, cols.stop)
-    last = mask.shape[0] - 1
-    sides = []
-    for edge, step in ((np.floor(centre - half) - 1, -1), (np.ceil(centre + half) + 1, 1)):
-        rows = edge.astype(int)
-        near = mask[np.clip(rows, 0, last), x] | mask[np.clip(rows + step, 0, last), x]
-        # Sideways slack: a slanted stroke leaves the line a little left or right of where it
-        # entered.
-        sides.append(ndimage.binary_dilation(near, iterations=RULE_CROSSING))
-    return sides[0] & sides[1]
-
-
-def _drop_border(mask: np.ndarray, height: float) -> np.ndarray:
-    """Without components that touch the image edge and are far too big for a digit."""
-    labels = _label(mask)
-    size = mask.shape
-    drop = np.zeros(labels.max() + 1, dtype=bool)
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
-        extent = [s.stop - s.start for s in box]
-        edge = any(s.start == 0 or s.stop == n for s, n in zip(box, size, strict=True))
-        span = max(e / n for e, n in zip(extent, size, strict=True))
-        drop[index] = edge and (span >= BORDER_SPAN or max(extent) >= BORDER_DIGITS * height)
-    return mask & ~drop[labels]
-
-
-def find_blobs(labels: np.ndarray, min_height: float) -> list[_Blob]:
-    """Digit candidates from the components: specks dropped, pieces merged, touching split."""
-    slices = enumerate(ndimage.find_objects(labels), start=1)
-    parts = [_Blob((i,), (r.start, c.start, r.stop, c.stop)) for i, (r, c) in slices]
-    height = typical_height(labels)
-    parts = [p for p in parts if max(p.height, p.width) >= SPECK_SIZE * height]
-    if len(parts) > MAX_PIECES:
-        parts = sorted(parts, key=lambda p: p.height * p.width, reverse=True)[:MAX_PIECES]
-    blobs = merge_pieces(parts, height)
-    tall = [b.height for b in blobs if b.height >= 0.5 * height]
-    # An upper quantile: a number's digits are about as tall as its tallest, and a short wide
-    # digit must not make a wide one look like two.
-    height = float(np.percentile(tall, 75)) if tall else height
-    blobs = [b for b in blobs if b.height >= max(min_height, FLAT * height)]
-    upright = [b.width / b.height for b in blobs if b.width <= SPLIT_ASPECT * height]
-    aspect = float(np.clip(np.median(upright) if upright else 0.65, *ASPECT_RANGE))
-    return [part for blob in blobs for part in split_wide(blob, labels, aspect, height)]
-
-
-def merge_pieces(parts: list[_Blob], height: float) -> list[_Blob]:
-    """Merge stacked pieces of one digit, the most overlapping pair first, until none is left."""
-    parts = list(parts)
-    while len(parts) > 1:
-        box = np.array([p.box for p in parts], dtype=float).T
-        (y0, x0, y1, x1), (h, w) = box[:, :, None], (box[2] - box[0], box[3] - box[1])
-        overlap = np.minimum(x1, x1.T) - np.maximum(x0, x0.T)
-        narrower = np.minimum(w[:, None], w[None])
-        ok = (
-            (overlap >= MERGE_OVERLAP * narrower)
-            & (overlap >= MERGE_MIN_X * height)
-            & (np.minimum(h[:, None], h[None]) < MERGE_PART * height)
-            & (np.maximum(y0, y0.T) - np.minimum(y1, y1.T) <= MERGE_GAP * height)
-            & (np.maximum(y1, y1.T) - np.minimum(y0, y0.T) <= MERGE_HEIGHT * height)
-        )
-        np.fill_diagonal(ok, False)
-        if not ok.any():
-            break
-        i, j = np.unravel_index(np.argmax(np.where(ok, overlap / narrower, -1.0)), ok.shape)
-        a, b = parts[i], parts[j]
-        union = (*np.minimum(a.box[:2], b.box[:2]), *np.maximum(a.box[2:], b.box[2:]))
-        merged = _Blob(a.ids + b.ids, tuple(int(v) for v in union))
-        parts = [p for k, p in enumerate(parts) if k not in (i, j)] + [merged]
-    return parts
-
-
-def split_wide(blob: _Blob, labels: np.ndarray, aspect: float, height: float) -> list[_Blob]:
-    """A blob too wide for one digit, cut into digits at the columns of least ink.
-
-    Wide relative to the typical digit height too: a short, wide 2 or 0 is one digit.
-    """
-    tall = max(blob.height, height)
-    if blob.width <= SPLIT_ASPECT * tall:
-        return [blob]
-    count = max(2, round(blob.width / (tall * aspect)))
-    own = _own_pixels(labels, blob)
-    profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(float), 3)
-    step = blob.width / count
-    cuts = [0]
-    for expected in step * np.arange(1, count):
-        lo, hi = int(expected - SPLIT_WINDOW * step), int(expected + SPLIT_WINDOW * step) + 1
-        x = np.arange(max(lo, cuts[-1] + 1), min(hi, blob.width))
-        # The least ink; among equals, the cut nearest to where a digit should end.
-        cuts.append(int(x[np.argmin(profile[x] + 1e-3 * np.abs(x - expected))]))
-    cuts.append(blob.width)
-    parts = []
-    for start, stop in pairwise(cuts):
-        rows = np.flatnonzero(own[:, start:stop].any(axis=1))
-        cols = np.flatnonzero(own[:, start:stop].any(axis=0))
-        if rows.size:
-            y0, x0 = blob.box[0], blob.box[1] + start
-            box = (y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1)
-            parts.append(_Blob(blob.ids, tuple(int(v) for v in box)))
-    return parts
-
-
-def reading_order(blobs: list[_Blob]) -> list[list[int]]:
-    """Indices grouped into text lines, top to bottom, each left to right.
-
-    Built left to right, each blob joining the line whose last blob it overlaps most in
-    height, so that a line may slope.
-    """
-    lines: list[list[int]] = []
-    for i in sorted(range(len(blobs)), key=lambda k: blobs[k].box[1] + blobs[k].box[3]):
-        y0, _, y1, _ = blobs[i].box
-        best, best_overlap = None, LINE_OVERLAP
-        for members in lines:
-            ly0, _, ly1, _ = blobs[members[-1]].box
-            overlap = (min(y1, ly1) - max(y0, ly0)) / min(y1 - y0, ly1 - ly0)
-            if overlap >= best_overlap:
-                best, best_overlap = members, overlap
-        if best is None:
-            lines.append([i])
-        else:
-            best.append(i)
-    return sorted(lines, key=lambda m: np.mean([blobs[k].box[0] + blobs[k].box[2] for k in m]))
-
-
-def digit_image(ink: np.ndarray, labels: np.ndarray, blob: _Blob, rules: np.ndarray) -> np.ndarray:
+def digit_image(ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarray) -> np.ndarray:
     """The blob's own ink (grey levels, not a neighbour's nor a rule's) as a 28x28 MNIST digit."""
     y0, x0, y1, x1 = blob.box
     window = (slice(max(0, y0 - 1), y1 + 1), slice(max(0, x0 - 1), x1 + 1))
     own = np.zeros(ink[window].shape, dtype=bool)
     top, left = y0 - window[0].start, x0 - window[1].start
-    own[top : top + blob.height, left : left + blob.width] = _own_pixels(labels, blob)
+    own[top : top + blob.height, left : left + blob.width] = own_pixels(labels, blob)
     # One pixel of the anti-aliased fringe that the threshold cut off.
     support = ndimage.binary_dilation(own, structure=_EIGHT) & ~rules[window]
     rows, cols = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
@@ -399,7 +289,7 @@ def digit_image(ink: np.ndarray, labels: np.ndarray, blob: _Blob, rules: np.ndar
     return center_by_mass(digit, FRAME)
 
 
-def render_boxes(small: np.ndarray, placed: list[tuple[_Blob, int]]) -> np.ndarray:
+def render_boxes(small: np.ndarray, placed: list[tuple[Blob, int]]) -> np.ndarray:
     """RGB uint8 working image with each digit's box, numbered in reading order."""
     grey = (np.clip(small, 0.0, 1.0) * 255).astype(np.uint8)
     image = Image.fromarray(np.repeat(grey[:, :, None], 3, axis=2))
@@ -412,16 +302,7 @@ def render_boxes(small: np.ndarray, placed: list[tuple[_Blob, int]]) -> np.ndarr
     return np.asarray(image)
 
 
-def _own_pixels(labels: np.ndarray, blob: _Blob) -> np.ndarray:
-    y0, x0, y1, x1 = blob.box
-    return np.isin(labels[y0:y1, x0:x1], blob.ids)
-
-
 def _original_box(box: tuple[int, int, int, int], scale: tuple[float, float]) -> tuple[int, ...]:
     y0, x0, y1, x1 = box
     x, y = round(x0 * scale[1]), round(y0 * scale[0])
     return x, y, round(x1 * scale[1]) - x, round(y1 * scale[0]) - y
-
-
-def _label(mask: np.ndarray) -> np.ndarray:
-    return ndimage.label(mask, structure=_EIGHT)[0]

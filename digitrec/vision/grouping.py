@@ -1,0 +1,157 @@
+"""From the components of the ink mask to digit candidates in reading order: specks dropped, the
+pieces of one digit merged, touching digits split, the digits grouped into text lines.
+
+Sizes are relative to the typical digit height, so the scale of the image does not matter.
+"""
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+from scipy import ndimage
+
+from digitrec.vision.components import typical_height
+
+# Specks: components whose longer side is under this share of the typical digit height.
+SPECK_SIZE = 0.15
+# Pieces of one digit (a 5's detached bar, a broken 7, dots of a faint stroke) share columns and
+# are stacked: the narrower one's width overlaps the other by MERGE_OVERLAP and by MERGE_MIN_X
+# digit heights (a neighbour leaning over by a few px does not), one piece is shorter than
+# MERGE_PART digit heights, the gap is under MERGE_GAP and the union under MERGE_HEIGHT.
+MERGE_OVERLAP = 0.5
+MERGE_MIN_X = 0.1
+MERGE_PART = 0.75
+MERGE_GAP = 0.35
+MERGE_HEIGHT = 1.5
+# Merging compares every pair of pieces, repeatedly: on a page of texture or noise that is
+# cubic in the piece count. No number has more than this many pieces; beyond it only the
+# largest are kept, so a hostile or pathological image cannot take minutes.
+MAX_PIECES = 120
+# After merging, anything flatter than this share of the digit height is a dash or underline.
+FLAT = 0.3
+# MNIST digits are 0.4-0.9 as wide as tall; wider than SPLIT_ASPECT is several touching digits.
+# Their count is width / (height x typical aspect), the aspect taken from the image's other
+# digits within ASPECT_RANGE; cuts go to the least ink within SPLIT_WINDOW of a digit width.
+SPLIT_ASPECT = 1.15
+ASPECT_RANGE = (0.5, 0.8)
+SPLIT_WINDOW = 0.35
+# Boxes on one text line overlap vertically by this share of the shorter one.
+LINE_OVERLAP = 0.4
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A digit candidate: components `ids` of the label image, within box (y0, x0, y1, x1)."""
+
+    ids: tuple[int, ...]
+    box: tuple[int, int, int, int]
+
+    @property
+    def height(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def width(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def find_blobs(labels: np.ndarray, min_height: float) -> list[Blob]:
+    """Digit candidates from the components: specks dropped, pieces merged, touching split."""
+    slices = enumerate(ndimage.find_objects(labels), start=1)
+    parts = [Blob((i,), (r.start, c.start, r.stop, c.stop)) for i, (r, c) in slices]
+    height = typical_height(labels)
+    parts = [p for p in parts if max(p.height, p.width) >= SPECK_SIZE * height]
+    if len(parts) > MAX_PIECES:
+        parts = sorted(parts, key=lambda p: p.height * p.width, reverse=True)[:MAX_PIECES]
+    blobs = merge_pieces(parts, height)
+    tall = [b.height for b in blobs if b.height >= 0.5 * height]
+    # An upper quantile: a number's digits are about as tall as its tallest, and a short wide
+    # digit must not make a wide one look like two.
+    height = float(np.percentile(tall, 75)) if tall else height
+    blobs = [b for b in blobs if b.height >= max(min_height, FLAT * height)]
+    upright = [b.width / b.height for b in blobs if b.width <= SPLIT_ASPECT * height]
+    aspect = float(np.clip(np.median(upright) if upright else 0.65, *ASPECT_RANGE))
+    return [part for blob in blobs for part in split_wide(blob, labels, aspect, height)]
+
+
+def merge_pieces(parts: list[Blob], height: float) -> list[Blob]:
+    """Merge stacked pieces of one digit, the most overlapping pair first, until none is left."""
+    parts = list(parts)
+    while len(parts) > 1:
+        box = np.array([p.box for p in parts], dtype=float).T
+        (y0, x0, y1, x1), (h, w) = box[:, :, None], (box[2] - box[0], box[3] - box[1])
+        overlap = np.minimum(x1, x1.T) - np.maximum(x0, x0.T)
+        narrower = np.minimum(w[:, None], w[None])
+        ok = (
+            (overlap >= MERGE_OVERLAP * narrower)
+            & (overlap >= MERGE_MIN_X * height)
+            & (np.minimum(h[:, None], h[None]) < MERGE_PART * height)
+            & (np.maximum(y0, y0.T) - np.minimum(y1, y1.T) <= MERGE_GAP * height)
+            & (np.maximum(y1, y1.T) - np.minimum(y0, y0.T) <= MERGE_HEIGHT * height)
+        )
+        np.fill_diagonal(ok, False)
+        if not ok.any():
+            break
+        i, j = np.unravel_index(np.argmax(np.where(ok, overlap / narrower, -1.0)), ok.shape)
+        a, b = parts[i], parts[j]
+        union = (*np.minimum(a.box[:2], b.box[:2]), *np.maximum(a.box[2:], b.box[2:]))
+        merged = Blob(a.ids + b.ids, tuple(int(v) for v in union))
+        parts = [p for k, p in enumerate(parts) if k not in (i, j)] + [merged]
+    return parts
+
+
+def split_wide(blob: Blob, labels: np.ndarray, aspect: float, height: float) -> list[Blob]:
+    """A blob too wide for one digit, cut into digits at the columns of least ink.
+
+    Wide relative to the typical digit height too: a short, wide 2 or 0 is one digit.
+    """
+    tall = max(blob.height, height)
+    if blob.width <= SPLIT_ASPECT * tall:
+        return [blob]
+    count = max(2, round(blob.width / (tall * aspect)))
+    own = own_pixels(labels, blob)
+    profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(float), 3)
+    step = blob.width / count
+    cuts = [0]
+    for expected in step * np.arange(1, count):
+        lo, hi = int(expected - SPLIT_WINDOW * step), int(expected + SPLIT_WINDOW * step) + 1
+        x = np.arange(max(lo, cuts[-1] + 1), min(hi, blob.width))
+        # The least ink; among equals, the cut nearest to where a digit should end.
+        cuts.append(int(x[np.argmin(profile[x] + 1e-3 * np.abs(x - expected))]))
+    cuts.append(blob.width)
+    parts = []
+    for start, stop in pairwise(cuts):
+        rows = np.flatnonzero(own[:, start:stop].any(axis=1))
+        cols = np.flatnonzero(own[:, start:stop].any(axis=0))
+        if rows.size:
+            y0, x0 = blob.box[0], blob.box[1] + start
+            box = (y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1)
+            parts.append(Blob(blob.ids, tuple(int(v) for v in box)))
+    return parts
+
+
+def reading_order(blobs: list[Blob]) -> list[list[int]]:
+    """Indices grouped into text lines, top to bottom, each left to right.
+
+    Built left to right, each blob joining the line whose last blob it overlaps most in
+    height, so that a line may slope.
+    """
+    lines: list[list[int]] = []
+    for i in sorted(range(len(blobs)), key=lambda k: blobs[k].box[1] + blobs[k].box[3]):
+        y0, _, y1, _ = blobs[i].box
+        best, best_overlap = None, LINE_OVERLAP
+        for members in lines:
+            ly0, _, ly1, _ = blobs[members[-1]].box
+            overlap = (min(y1, ly1) - max(y0, ly0)) / min(y1 - y0, ly1 - ly0)
+            if overlap >= best_overlap:
+                best, best_overlap = members, overlap
+        if best is None:
+            lines.append([i])
+        else:
+            best.append(i)
+    return sorted(lines, key=lambda m: np.mean([blobs[k].box[0] + blobs[k].box[2] for k in m]))
+
+
+def own_pixels(labels: np.ndarray, blob: Blob) -> np.ndarray:
+    y0, x0, y1, x1 = blob.box
+    return np.isin(labels[y0:y1, x0:x1], blob.ids)

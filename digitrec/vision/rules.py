@@ -1,0 +1,169 @@
+"""Ruled lines and paper edges in an ink mask: found and taken out before the digits are.
+
+A notebook's rules and the edge of the paper (or the table beyond it) pass the ink threshold as
+long thin pieces, or as large pieces touching the image border. Lengths are judged against the
+typical digit height, measured without them.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from digitrec.vision.components import digit_like, measure, typical_height
+from digitrec.vision.preprocess import EdgeMaps
+
+# Ruled lines: found as runs at least this share of the image's longer side (short enough to
+# survive a slope of a few degrees on a thin line), then kept as rules only if longer than
+# RULE_LENGTH digit heights and RULE_ASPECT times their thickness; a digit's own strokes,
+# even a thin-pen "1", are at most about one digit height long.
+RULE_RUN = 1 / 40
+# Slopes (degrees) straightened before looking for runs. Only 0: on synthetic photos, shearing
+# by +-4 degrees as well found nothing that stroke_like's tests for thin straight pieces did not
+# already drop, at a third more time; a steeper rule is caught by those tests.
+RULE_ANGLES = (0.0,)
+RULE_LENGTH = 1.8
+RULE_ASPECT = 12.0
+# A rule is about as thick all along: its thinnest tenth is at least this share of its median
+# thickness. The wedge of dark table in the corner of a tilted sheet is not.
+RULE_EVEN = 0.5
+# Ink just above and below a removed rule, within this many px sideways, is a crossing stroke.
+RULE_CROSSING = 2
+# A component touching the image edge and spanning this share of the image, or longer than
+# BORDER_DIGITS digit heights, is the paper's edge or the table around it, never a digit.
+BORDER_SPAN = 0.5
+BORDER_DIGITS = 2.0
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def clean_mask(
+    mask: np.ndarray, ink: np.ndarray, maps: EdgeMaps, min_height: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mask without ruled lines and paper edges, the removed rule pixels, and the typical digit
+    height (measured on the digit-like components only)."""
+    candidates = _rule_candidates(mask, max(5, round(max(mask.shape) * RULE_RUN)))
+    # Rules are judged against the digit height, measured without them. Start from all long
+    # thin pieces removed, then give back those too short for rules (a thin-pen 1 or 7's bar),
+    # which can only make the height grow, until nothing changes. Each piece left is measured as
+    # part of its whole component, so that a digit whose side was taken for a candidate still
+    # counts at its full height, and digits joined by a rule at theirs.
+    whole = label(mask)
+    rules = candidates
+    while True:
+        rest = mask.copy()
+        for _, pixels in rules:
+            rest[pixels] = False
+        labels = np.where(_drop_border(rest, np.inf), whole, 0)
+        height = typical_height(labels, digit_like(measure(ink, labels, maps), min_height))
+        longer = [c for c in rules if c[0] >= RULE_LENGTH * height]
+        if len(longer) == len(rules):
+            break
+        rules = longer
+    removed = np.zeros_like(mask)
+    for _, pixels in rules:
+        removed[pixels] = True
+    return _drop_border(mask & ~removed, height), removed, height
+
+
+def _rule_candidates(mask: np.ndarray, run: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:
+    """Long thin pieces, near-horizontal and near-vertical: (length, (rows, cols) of pixels).
+
+    Each slope in RULE_ANGLES is straightened by shearing the mask (whole-pixel shifts of each
+    column) before looking for horizontal runs, so that the thin rules of a slightly rotated
+    sheet still show long runs.
+    """
+    found = []
+    for across in (False, True):
+        oriented = mask.T if across else mask
+        rows, cols = oriented.shape
+        for angle in RULE_ANGLES:
+            shift = np.round(np.tan(np.radians(angle)) * (np.arange(cols) - cols / 2)).astype(int)
+            source = np.arange(rows)[:, None] + shift
+            inside = (source >= 0) & (source < rows)
+            sheared = inside & oriented[np.clip(source, 0, rows - 1), np.arange(cols)]
+            for length, window, band in _rule_bands(sheared, run):
+                ys, xs = np.nonzero(band)
+                xs = xs + window[1].start
+                ys = ys + window[0].start + shift[xs]
+                keep = (ys >= 0) & (ys < rows)
+                ys, xs = ys[keep], xs[keep]
+                found.append((length, (xs, ys) if across else (ys, xs)))
+    return found
+
+
+def _rule_bands(mask: np.ndarray, run: int) -> list[tuple[int, tuple[slice, slice], np.ndarray]]:
+    """Long thin horizontal pieces: (length, window, band of the line's pixels in the window)."""
+    labels, _ = ndimage.label(_runs(mask, run), structure=_EIGHT)
+    found = []
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        piece = labels[rows, cols] == index
+        counts = piece.sum(axis=0)
+        spread = counts[counts > 0]
+        thickness = float(np.median(spread))
+        length = cols.stop - cols.start
+        if length < RULE_ASPECT * thickness or np.percentile(spread, 10) < RULE_EVEN * thickness:
+            continue
+        # The line's centre per column; a running median follows a slope or a slight curve
+        # but not the bumps where digit strokes join it.
+        ys = np.arange(rows.start, rows.stop)[:, None]
+        centre = (piece * ys).sum(axis=0) / np.maximum(counts, 1)
+        filled = np.interp(np.arange(length), np.flatnonzero(counts), centre[counts > 0])
+        centre = ndimage.median_filter(filled, size=max(3, run), mode="nearest")
+        half = thickness / 2 + 1
+        top = max(0, int(rows.start - half))
+        window = (slice(top, min(mask.shape[0], int(rows.stop + half) + 1)), cols)
+        y = np.arange(window[0].start, window[0].stop)[:, None]
+        band = mask[window] & (np.abs(y - centre) <= half)
+        band[:, _crossings(mask, centre, half, cols)] = False
+        found.append((length, window, band))
+    return found
+
+
+def _runs(mask: np.ndarray, run: int) -> np.ndarray:
+    """The pixels of horizontal runs at least `run` long: a binary opening by a 1 x run line,
+    from running sums, which costs the same for any length."""
+    rows = mask.shape[0]
+    total = np.concatenate(
+        [np.zeros((rows, 1), np.int32), np.cumsum(mask, axis=1, dtype=np.int32)], 1
+    )
+    # A full window starts at x when the `run` pixels from x on are all set.
+    starts = (total[:, run:] - total[:, :-run]) == run
+    begun = np.concatenate(
+        [np.zeros((rows, 1), np.int32), np.cumsum(starts, axis=1, dtype=np.int32)], 1
+    )
+    # Pixel x lies in a full window if one started within the `run` pixels up to it.
+    width = mask.shape[1]
+    x = np.arange(width)
+    upto = np.minimum(x + 1, starts.shape[1])
+    since = np.clip(x - run + 1, 0, starts.shape[1])
+    return (begun[:, upto] - begun[:, since]) > 0
+
+
+def _crossings(mask: np.ndarray, centre: np.ndarray, half: float, cols: slice) -> np.ndarray:
+    """Columns where ink lies just above and just below the line: a stroke crossing it."""
+    x = np.arange(cols.start, cols.stop)
+    last = mask.shape[0] - 1
+    sides = []
+    for edge, step in ((np.floor(centre - half) - 1, -1), (np.ceil(centre + half) + 1, 1)):
+        rows = edge.astype(int)
+        near = mask[np.clip(rows, 0, last), x] | mask[np.clip(rows + step, 0, last), x]
+        # Sideways slack: a slanted stroke leaves the line a little left or right of where it
+        # entered.
+        sides.append(ndimage.binary_dilation(near, iterations=RULE_CROSSING))
+    return sides[0] & sides[1]
+
+
+def _drop_border(mask: np.ndarray, height: float) -> np.ndarray:
+    """Without components that touch the image edge and are far too big for a digit."""
+    labels = label(mask)
+    size = mask.shape
+    drop = np.zeros(labels.max() + 1, dtype=bool)
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        extent = [s.stop - s.start for s in box]
+        edge = any(s.start == 0 or s.stop == n for s, n in zip(box, size, strict=True))
+        span = max(e / n for e, n in zip(extent, size, strict=True))
+        drop[index] = edge and (span >= BORDER_SPAN or max(extent) >= BORDER_DIGITS * height)
+    return mask & ~drop[labels]
+
+
+def label(mask: np.ndarray) -> np.ndarray:
+    """Connected components of a mask, diagonal neighbours included."""
+    return ndimage.label(mask, structure=_EIGHT)[0]

@@ -1,0 +1,169 @@
+"""Find the sheet of paper (or the board) in a photo, so that ink is looked for inside it only.
+
+A sheet lying on a table is a large region of nearly even brightness, bounded by a crisp
+straight-ish edge, that the table surrounds: the table touches most of the photo's border, the
+sheet less. Left in, the table dominates the ink statistics (a dark table looks like a sea of
+ink next to white paper) and its edge against the sheet passes for long strokes.
+
+A shadow also makes a large region of another brightness, but its edge is soft: the sheet is
+only accepted when the step across its edge is both large and sharp. When no sheet stands out
+(the paper fills the frame, or it lies on a table as bright as itself), None is returned and
+the whole image is used, as before.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from digitrec.vision.preprocess import _otsu, _shrink
+
+# The search runs on a copy this size: the sheet is big, its edge needs no finer detail.
+SHEET_SIZE = 160
+# Strokes narrower than this share of the copy's longer side are smoothed away first, so the
+# writing does not cut the sheet into pieces.
+_INK_SMOOTHING = 1 / 40
+# The sheet covers this share of the photo at least (smaller: too little to be a sheet that the
+# writing is on), and at most (larger: the table is a thin fringe the border rules handle).
+MIN_SHARE = 0.12
+MAX_SHARE = 0.93
+# It touches at most this share of the photo's border; the table around it the rest.
+MAX_BORDER = 0.5
+# The surroundings show along at least this many of the photo's four sides.
+MIN_SIDES = 2
+# The step in brightness across its edge, relative to the brighter side, is at least this...
+MIN_STEP = 0.08
+# ...and sharp: the slope across the edge times SLOPE_SIGMA * sqrt(2 pi), over the step, is 1
+# for an ideal step seen at this scale and about 1/4 for a shadow's edge blurred over four times
+# as much. Paper edges in photos are blurred by a pixel or two of a 160-px copy at most.
+SLOPE_SIGMA = 1.0
+MIN_SHARPNESS = 0.45
+# Convex: a sheet seen in perspective is a quadrilateral, so its region fills most of its
+# convex hull.
+MIN_SOLIDITY = 0.85
+# Ink is ignored within this share of the work image's longer side from the sheet's edge: the
+# edge itself, and the shadow line the sheet casts, are not writing.
+EDGE_MARGIN = 0.012
+
+
+def find_sheet(gray: np.ndarray) -> np.ndarray | None:
+    """Boolean mask (the shape of `gray`, float in [0, 1]) of the sheet, or None if no sheet
+    stands out from its surroundings."""
+    small = _shrink(np.asarray(gray, dtype=np.float32), SHEET_SIZE)
+    if min(small.shape) < 16:
+        return None
+    size = max(3, round(max(small.shape) * _INK_SMOOTHING) | 1)
+    smooth = ndimage.median_filter(small, size=size, mode="nearest")
+    cut = _otsu(smooth)
+    best: tuple[float, np.ndarray] | None = None
+    for region in (smooth > cut, smooth <= cut):
+        candidate = _candidate(small, smooth, region)
+        if candidate is not None and (best is None or candidate[0] > best[0]):
+            best = candidate
+    if best is None:
+        return None
+    mask = _resize_mask(best[1], gray.shape)
+    margin = max(1, round(EDGE_MARGIN * max(gray.shape)))
+    return ndimage.binary_erosion(mask, iterations=margin, border_value=1)
+
+
+def fill_outside(gray: np.ndarray, sheet: np.ndarray) -> np.ndarray:
+    """The image with everything outside the sheet replaced by the sheet's typical level, so that
+    the table neither counts as ink nor as background next to the writing."""
+    level = float(np.median(gray[sheet])) if sheet.any() else float(np.median(gray))
+    return np.where(sheet, gray, np.float32(level)).astype(np.float32)
+
+
+def _candidate(
+    small: np.ndarray, smooth: np.ndarray, region: np.ndarray
+) -> tuple[float, np.ndarray] | None:
+    """(sharpness, filled mask) of the largest component of `region` if it passes for a sheet."""
+    labels, count = ndimage.label(region)
+    if count == 0:
+        return None
+    areas = np.bincount(labels.ravel())[1:]
+    sheet = ndimage.binary_fill_holes(labels == int(np.argmax(areas)) + 1)
+    share = float(sheet.mean())
+    if not MIN_SHARE <= share <= MAX_SHARE:
+        return None
+    rim = np.concatenate([sheet[0], sheet[-1], sheet[1:-1, 0], sheet[1:-1, -1]])
+    if rim.mean() > MAX_BORDER or _solidity(sheet) < MIN_SOLIDITY:
+        return None
+    # The table shows on several sides; a shadow or a dark object enters from one.
+    sides = sum(not edge.all() for edge in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
+    if sides < MIN_SIDES:
+        return None
+    # The step is measured between the two sides as wholes, clear of the edge: measured close to
+    # it, a blurred edge's step would shrink with its slope and any edge would look sharp.
+    inner = ndimage.binary_erosion(sheet, iterations=4)
+    outer = ~ndimage.binary_dilation(sheet, iterations=4)
+    if not inner.any() or not outer.any():
+        return None
+    inside, outside = float(np.median(small[inner])), float(np.median(small[outer]))
+    step = abs(inside - outside)
+    if step < MIN_STEP * max(inside, outside, 1e-3):
+        return None
+    edge = sheet & ~ndimage.binary_erosion(sheet)
+    edge &= ~_frame(sheet.shape)  # where the sheet leaves the photo there is no edge
+    if not edge.any():
+        return None
+    # The slope peaks on the edge; the mask's boundary may lie a pixel off it.
+    # Measured on the median-filtered copy, which keeps a step edge but not the thin ruled lines
+    # and strokes that cross a shadow's edge and would make it look sharp.
+    slope = ndimage.maximum_filter(ndimage.gaussian_gradient_magnitude(smooth, SLOPE_SIGMA), 3)
+    sharpness = float(np.median(slope[edge])) * SLOPE_SIGMA * np.sqrt(2 * np.pi) / step
+    if sharpness < MIN_SHARPNESS:
+        return None
+    return sharpness, sheet
+
+
+def _solidity(mask: np.ndarray) -> float:
+    """Area over the area of the convex hull, the hull from the row extents (exact for a shape
+    whose rows are intervals, an overestimate of solidity otherwise)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size < 3:
+        return 0.0
+    left = mask[rows].argmax(axis=1)
+    right = mask.shape[1] - mask[rows, ::-1].argmax(axis=1)
+    # Both ends of each row's run: their convex hull is the shape's.
+    ys = np.concatenate([rows, rows + 1, rows, rows + 1])
+    xs = np.concatenate([left, left, right, right])
+    points = np.stack([ys, xs], axis=1).astype(float)
+    hull = _hull_area(points)
+    return float(mask.sum()) / hull if hull > 0 else 0.0
+
+
+def _hull_area(points: np.ndarray) -> float:
+    """Area of the convex hull of (y, x) points: Andrew's monotone chain, then the shoelace."""
+    pts = sorted(set(map(tuple, points)))
+    if len(pts) < 3:
+        return 0.0
+
+    def cross(o, a, b) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list = []
+    upper: list = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    hull = np.array(lower[:-1] + upper[:-1])
+    y, x = hull[:, 0], hull[:, 1]
+    return 0.5 * abs(float(np.dot(y, np.roll(x, 1)) - np.dot(x, np.roll(y, 1))))
+
+
+def _frame(shape: tuple[int, ...]) -> np.ndarray:
+    frame = np.zeros(shape, dtype=bool)
+    frame[:2] = frame[-2:] = True
+    frame[:, :2] = frame[:, -2:] = True
+    return frame
+
+
+def _resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Nearest-neighbour enlargement of a mask to `shape`."""
+    rows = np.minimum((np.arange(shape[0]) * mask.shape[0]) // shape[0], mask.shape[0] - 1)
+    cols = np.minimum((np.arange(shape[1]) * mask.shape[1]) // shape[1], mask.shape[1] - 1)
+    return mask[rows[:, None], cols[None, :]]

@@ -1,0 +1,111 @@
+"""The sheet of paper in a photo, the pen's stroke width, and long lines taken out of the ink."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from digitrec.vision.segment import stroke_width, without_long_lines
+from digitrec.vision.sheet import fill_outside, find_sheet
+
+
+def _sheet_on_table(angle: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """A light sheet (0.9) rotated on a dark table (0.2), 480x640, and the sheet's true mask."""
+    sheet = np.zeros((480, 640), np.float32)
+    sheet[110:370, 170:470] = 1.0
+    sheet = ndimage.rotate(sheet, angle, reshape=False, order=1) > 0.5
+    photo = np.where(sheet, 0.9, 0.2).astype(np.float32)
+    photo = ndimage.gaussian_filter(photo, 1.0)  # the camera's slight blur
+    noise = np.random.default_rng(0).normal(0, 0.01, photo.shape)
+    return np.clip(photo + noise, 0, 1).astype(np.float32), sheet
+
+
+@pytest.mark.parametrize("angle", [0.0, 4.0, -9.0])
+def test_sheet_on_a_dark_table_is_found(angle: float) -> None:
+    photo, truth = _sheet_on_table(angle)
+    found = find_sheet(photo)
+    assert found is not None
+    # Inside the sheet, a margin from its edge; nothing of the table.
+    assert not (found & ~truth).any()
+    assert found.sum() > 0.85 * truth.sum()
+
+
+def test_sheet_search_ignores_writing_on_it() -> None:
+    photo, _ = _sheet_on_table()
+    for x in range(230, 420, 40):  # bold dark digits-like bars on the sheet
+        photo[200:280, x : x + 12] = 0.1
+    found = find_sheet(photo)
+    assert found is not None and found[200:280, 230:420].all()
+
+
+def test_outside_filled_with_the_paper_level() -> None:
+    photo, _ = _sheet_on_table()
+    found = find_sheet(photo)
+    filled = fill_outside(photo, found)
+    assert filled[~found] == pytest.approx(0.9, abs=0.02)
+    assert np.array_equal(filled[found], photo[found])
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        np.full((300, 400), 0.9, np.float32),
+        np.tile(np.linspace(0.4, 0.95, 400, dtype=np.float32), (300, 1)),
+    ],
+    ids=["blank", "gradient"],
+)
+def test_no_sheet_when_the_paper_fills_the_frame(page: np.ndarray) -> None:
+    assert find_sheet(page) is None
+
+
+def test_a_soft_shadow_is_not_a_sheet_edge() -> None:
+    # A hand's shadow entering from the right: dark enough, but its edge fades over ~25 px.
+    shade = np.zeros((480, 640), np.float32)
+    shade[:, 380:] = 1.0
+    shade[100:380, 300:380] = 1.0
+    page = 0.9 * (1 - 0.45 * ndimage.gaussian_filter(shade, 25))
+    assert find_sheet(page) is None
+
+
+def _rings(width: int) -> np.ndarray:
+    """Ink map of five digit-sized rings (like zeros) drawn with a pen `width` px wide."""
+    canvas = Image.new("F", (600, 200), 0.0)
+    draw = ImageDraw.Draw(canvas)
+    for k in range(5):
+        x = 40 + 110 * k
+        draw.ellipse((x, 50, x + 60, 150), outline=1.0, width=width)
+    return np.asarray(canvas, np.float32)
+
+
+@pytest.mark.parametrize("width", [3, 6, 10])
+def test_stroke_width_of_the_pen(width: int) -> None:
+    assert stroke_width(_rings(width), min_height=20) == pytest.approx(width, rel=0.3)
+
+
+def test_stroke_width_ignores_soft_shading_and_a_lattice() -> None:
+    # Squared paper's thin lattice, larger than the writing, and a soft shadow's fringe.
+    lattice = np.zeros((200, 600), np.float32)
+    lattice[::12], lattice[:, ::12] = 0.5, 0.5
+    step = (np.arange(600) > 450).astype(np.float32) * np.ones((200, 1), np.float32)
+    soft = ndimage.gaussian_filter(step, 8)
+    ink = np.maximum(_rings(6), np.maximum(lattice, soft))
+    assert stroke_width(ink, min_height=20) == pytest.approx(6, rel=0.3)
+    assert stroke_width(np.zeros((200, 600), np.float32), min_height=20) is None
+
+
+def test_long_lines_go_strokes_stay() -> None:
+    ink = np.zeros((300, 400), np.float32)
+    # Squared paper, its lines faint and sloping by a degree and a half.
+    for y in range(10, 300, 25):
+        rows = np.round(y + np.arange(400) * np.tan(np.radians(1.5))).astype(int)
+        keep = rows < 300
+        ink[rows[keep], np.arange(400)[keep]] = 0.4
+    ink[:, 12::25] = 0.4
+    # A "1" (a straight upright stroke 3 px wide, 60 px tall) and a "7"'s bar, across the lines.
+    ink[100:160, 200:203] = 1.0
+    ink[100:103, 240:270] = 1.0
+    clean = without_long_lines(ink, 30 * 3)
+    strokes = np.zeros(ink.shape, bool)
+    strokes[100:160, 200:203] = strokes[100:103, 240:270] = True
+    assert clean[~strokes].max() < 0.05
+    assert clean[strokes].min() >= 0.5  # crossings only lose the line's own level
