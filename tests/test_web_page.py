@@ -134,6 +134,11 @@ def test_drawing_a_seven_reads_seven(page):
     _answer(page, "#answer", "7")
     # The chart's highlighted bar is the 7, and the model's 28x28 input is shown.
     assert page.locator("#chart li.top .label").inner_text() == "7"
+    # ... and its bar is drawn that long: most of its track is filled.
+    page.wait_for_timeout(300)  # the bar's width transition
+    fill = page.locator("#chart li.top .fill").bounding_box()
+    track = page.locator("#chart li.top .track").bounding_box()
+    assert fill is not None and track is not None and fill["width"] > 0.5 * track["width"]
     assert page.locator("#inputs img").count() == 1
     assert page.locator("#inputs img").evaluate("img => img.naturalWidth") == 28
     _screenshot(page, "draw-seven.png")
