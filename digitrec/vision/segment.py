@@ -1,6 +1,7 @@
 """Find the digits of a handwritten number in an image, in reading order, as MNIST-style crops.
 
-    work image -> the sheet (sheet.py) -> ink map, its background window fitted to the pen's
+    work image -> clean (a drawing, a clean scan: clean.py, straight to the mask) or
+    the sheet (sheet.py) -> ink map, its background window fitted to the pen's
     stroke width -> mask -> ruled lines and paper edges out (rules.py) -> pen strokes kept
     (components.py) -> specks out, pieces of one digit merged, touching digits split, text
     lines (grouping.py) -> 28x28 crops
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digitrec.vision.clean import clean_ink
 from digitrec.vision.components import STROKE_OF_HEIGHT, keep_strokes, measure
 from digitrec.vision.grouping import Blob, find_blobs, own_pixels, reading_order
 from digitrec.vision.preprocess import (
@@ -61,6 +63,10 @@ LINE_LEVEL = 0.05
 LATTICE_SPAN = 0.5
 # Its lines are this share of the image's longer side at least; a number's digits are shorter.
 LATTICE_LINE = 1 / 8
+# Images up to this size (longer side, px) that look clean take the fast path (clean.py): a
+# drawing sent by the page, a cropped scan. Bigger ones are photos of a page, where the fast
+# path read no better on synthetic photos than the full pipeline tuned for them.
+CLEAN_MAX_SIDE = 512
 # A digit is at least this tall: in working pixels, and as a share of the shorter image side.
 MIN_DIGIT_PX = 8
 MIN_DIGIT_OF_IMAGE = 0.015
@@ -118,10 +124,15 @@ def _segment(
 ) -> list[DigitCrop]:
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
-    ink, contrast = page_ink(small, min_height)
-    maps = edge_maps(ink)
-    mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
-    labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height)
+    clean = clean_ink(small) if max(np.shape(gray)[:2]) <= CLEAN_MAX_SIDE else None
+    if clean is not None:  # a drawing or clean scan: nothing for the photo steps to take out
+        ink, mask = clean
+        rules, labels = np.zeros_like(mask), label(mask)
+    else:
+        ink, contrast = page_ink(small, min_height)
+        maps = edge_maps(ink)
+        mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
+        labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height)
     blobs = find_blobs(labels, min_height)
     placed = [
         (blobs[i], line) for line, members in enumerate(reading_order(blobs)) for i in members
