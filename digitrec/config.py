@@ -30,6 +30,9 @@ class TrainConfig:
     data: str = "mnist"
     val_size: int = 5000
     train_limit: int | None = None  # keep only the first N training samples (quick runs)
+    # An .npz of more labelled 28x28 uint8 digits (`images`, `labels`), added to the training
+    # part only, never to validation or test: e.g. photo crops (digitrec.data.photo_crops).
+    extra_data: str | None = None
     epochs: int = 6
     batch_size: int = 128
     optimizer: Optimizer = "adamw"
@@ -72,6 +75,8 @@ class TrainConfig:
             raise DigitrecError(f"unknown precision '{self.precision}' ({', '.join(PRECISIONS)})")
         if self.augment_elastic < 0:
             raise DigitrecError(f"augment-elastic must be >= 0, got {self.augment_elastic}")
+        if self.extra_data is not None and not Path(self.extra_data).is_file():
+            raise DigitrecError(f"extra-data: no such file {self.extra_data}")
         if self.threads is not None and self.threads < 1:
             raise DigitrecError(f"threads must be at least 1, got {self.threads}")
         return self

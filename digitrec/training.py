@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,7 +27,7 @@ from tqdm import tqdm
 from digitrec.checkpoint import CHECKPOINT_FILE, TrainingState, load_checkpoint, save_checkpoint
 from digitrec.config import TrainConfig
 from digitrec.data.augment import AugmentConfig, random_affine
-from digitrec.data.datasets import DataSplits, DigitSet
+from digitrec.data.datasets import DataSplits, DigitSet, load_extra_set
 from digitrec.errors import DigitrecError
 from digitrec.models.classifier import Classifier, TorchClassifier
 from digitrec.models.registry import create_model, get_spec
@@ -95,10 +96,11 @@ def train(
     timed part (benchmarks use it to follow test accuracy over time)."""
     config.validate()
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    train_set = training_part(config, splits)
     # Standardize with the training part's own statistics, so other data sets work too.
-    pixels = splits.train.images
+    pixels = train_set.images
     mean, std = float(pixels.mean() / 255.0), float(pixels.std() / 255.0) or 1.0
-    train_x, train_y = to_tensor(splits.train, mean, std)
+    train_x, train_y = to_tensor(train_set, mean, std)
     val_x, val_y = to_tensor(splits.val, mean, std)
     # Channels-last lets oneDNN pick its fastest convolution kernels (measured ~25% faster
     # per step in fp32 and ~2x with bf16 on this CPU); with one input channel the images'
@@ -184,6 +186,28 @@ def train(
         std,
     )
     return TrainResult(classifier, state.history, state.seconds, stopped_early)
+
+
+def training_part(config: TrainConfig, splits: DataSplits) -> DigitSet:
+    """The digits trained on: the training split plus `config.extra_data`, if any (never
+    added to validation or test, which must stay what every other run is measured on)."""
+    if config.extra_data is None:
+        return splits.train
+    extra, holdout = load_extra_set(config.extra_data, splits.train)
+    carving = (config.val_size, config.seed)
+    if holdout is not None and (
+        config.data != "mnist" or config.train_limit is not None or holdout != carving
+    ):
+        # Its digits were drawn from the training part of that carving: any other split could
+        # hold some of them in its validation set.
+        raise DigitrecError(
+            f"{config.extra_data} was made from MNIST training digits outside a validation set "
+            f"of {holdout[0]} with seed {holdout[1]}: train on mnist with --val-size "
+            f"{holdout[0]} --seed {holdout[1]} and no --train-limit"
+        )
+    log.info("training part: plus %d digits from %s", len(extra), config.extra_data)
+    images = np.concatenate([splits.train.images, extra.images])
+    return DigitSet(images, np.concatenate([splits.train.labels, extra.labels]), splits.classes)
 
 
 def _restore(

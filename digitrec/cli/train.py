@@ -41,6 +41,7 @@ _FLAGS: list[tuple[str, Any, str]] = [
     ("early_stopping", int, "stop after N epochs without validation-loss improvement"),
     ("val_size", int, "validation samples carved from the training set"),
     ("train_limit", int, "use only the first N training samples (quick runs)"),
+    ("extra_data", str, "an .npz of more digits (images, labels) added to the training part"),
     ("seed", int, "random seed (same seed and threads give the same result)"),
     ("threads", int, "torch CPU threads (default: all cores)"),
     ("precision", str, f"arithmetic: {', '.join(PRECISIONS)} (auto: bf16 where the CPU has it)"),

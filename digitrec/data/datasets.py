@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -116,6 +117,32 @@ def load_splits(
         log.info("validation size reduced to %d for %d training samples", val_size, len(train))
     train_idx, val_idx = validation_indices(len(train), val_size, seed)
     return DataSplits(source, train.subset(train_idx), train.subset(val_idx), test)
+
+
+def load_extra_set(path: str | Path, like: DigitSet) -> tuple[DigitSet, tuple[int, int] | None]:
+    """More training digits from an .npz with `images` (N, H, W) uint8 and `labels` (N,), fit
+    to be added to `like`; and the (val_size, seed) carving their source kept clear of, when
+    the file records one as `holdout` (digitrec.data.photo_crops does)."""
+    try:
+        data = np.load(Path(path), allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError("one array, not an .npz")
+        with data:
+            images, labels = data["images"], data["labels"]
+            holdout = data["holdout"] if "holdout" in data.files else None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: not an .npz of images and labels ({error})") from None
+    if images.dtype != np.uint8 or images.shape[1:] != like.images.shape[1:]:
+        shape = "x".join(map(str, like.images.shape[1:]))
+        raise DataError(
+            f"{path}: expected uint8 images (N, {shape}), got {images.dtype} {images.shape}"
+        )
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: labels must be integers (N,), got {labels.dtype} {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(like.classes)):
+        raise DataError(f"{path}: labels must be in 0-{len(like.classes) - 1}")
+    extra = DigitSet(images, labels.astype(np.int64), like.classes)
+    return extra, None if holdout is None else (int(holdout[0]), int(holdout[1]))
 
 
 def load_test_set(source: str = "mnist") -> DigitSet:

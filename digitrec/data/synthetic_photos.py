@@ -4,7 +4,10 @@ how well digitrec reads real photos.
 Glyphs are MNIST *test* digits (the models never train on them) and, when installed,
 handwriting-style fonts. The MNIST test set is split by index so that tuning and evaluation
 can use different writers' digits: `MNIST_PARTS["tune"]` is indices 0-4999, `"eval"` is
-5000-9999 (the default) and `"all"` is everything. Fonts are shared by every part.
+5000-9999 (the default) and `"all"` is everything. Fonts are shared by every part. The part
+`"train"` draws MNIST *training* digits instead, only those that training keeps after carving
+out its validation set (seed 0, 5,000 digits): photos of them are training data
+(digitrec.data.photo_crops), never a measurement.
 
 A scene is a sheet (plain, lined or squared paper, or a chalkboard with light chalk) with ink
 digits, sometimes lying slightly rotated on a table, seen through a mild perspective, with a
@@ -25,10 +28,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 
-from digitrec.data.datasets import load_test_set
+from digitrec.data.datasets import load_splits, load_test_set
 
 KINDS = ("single", "number", "blank")
 MNIST_PARTS = {"tune": slice(0, 5000), "eval": slice(5000, 10000), "all": slice(0, 10000)}
+# Training digits for photos to train on: the training split of `load_splits("mnist")` with its
+# default validation carving, so no validation or test digit reaches a model through a photo.
+TRAIN_PART = "train"
 FONT_GLOBS = (
     "/usr/share/fonts/truetype/fifthhorseman/dkg*.ttf",
     "/usr/share/fonts/truetype/breip/*.ttf",
@@ -55,8 +61,14 @@ class GlyphSource:
     """Digit shapes as float coverage masks (ink 1.0), tightly cropped."""
 
     def __init__(self, *, mnist_part: str = "eval", use_fonts: bool = True) -> None:
-        test = load_test_set("mnist").subset(MNIST_PARTS[mnist_part])
-        self.by_digit = [test.images[test.labels == d] for d in range(10)]
+        if mnist_part == TRAIN_PART:
+            digits = load_splits("mnist", val_size=5000, seed=0).train
+        elif mnist_part in MNIST_PARTS:
+            digits = load_test_set("mnist").subset(MNIST_PARTS[mnist_part])
+        else:
+            known = ", ".join([*MNIST_PARTS, TRAIN_PART])
+            raise ValueError(f"mnist_part must be one of {known}, not {mnist_part!r}")
+        self.by_digit = [digits.images[digits.labels == d] for d in range(10)]
         self.fonts = [path for path in find_fonts() if not _hollow(path)] if use_fonts else []
 
     def glyph(self, rng: np.random.Generator, digit: int, height: float) -> np.ndarray:

@@ -1,0 +1,162 @@
+"""Labelled 28x28 digits cut out of synthetic photos by digitrec's own pipeline: training data
+that looks like what a model sees when it reads a photo (thicker, blurred or broken strokes,
+threshold artefacts), which MNIST alone does not show it.
+
+Photos (digitrec.data.synthetic_photos) are drawn from MNIST *training* digits only, those that
+training keeps after carving out its validation set (`GlyphSource(mnist_part="train")`), and
+without fonts, because the photo benchmark's glyphs include the same fonts. Each photo goes
+through `Predictor.preprocess` (segmentation only, no model); its crops are kept only when the
+pipeline found as many digits as were written, and then paired with the digits in order.
+
+    python -m digitrec.data.photo_crops --photos 6000 --seed 1000 --minutes 25
+
+writes `runs/cache/photo-crops-<key>.npz` (uint8 `images` (N, 28, 28), int64 `labels`, and
+`holdout`, the validation carving the glyphs avoided), which `digitrec train --extra-data`
+takes. Photo i depends only on (seed, i), so a harvest stopped by its time limit after k
+photos holds exactly what `--photos k` gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_set
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = Path("runs/cache")
+# A number photo gives about four kept crops, a single one at most one, in about the same time
+# (0.4 s on one core); two numbers per single gives more crops per minute while keeping the
+# large lone digits that single photos have.
+KINDS = ("single", "number", "number")
+# The validation carving (val_size, seed) whose training part the glyphs come from: a run that
+# carves its validation set otherwise would find some of these digits in it.
+HOLDOUT = (5000, 0)
+
+
+@dataclass(frozen=True)
+class Harvest:
+    images: np.ndarray  # (N, 28, 28) uint8, ink bright, as MNIST stores digits
+    labels: np.ndarray  # (N,) int64
+    photos: int  # photos generated (fewer than asked when the time limit stopped it)
+    kept: list[int]  # indices (in the photo set) of the photos whose crops were kept
+    seconds: float
+
+
+def harvest_crops(
+    photos: int,
+    seed: int,
+    *,
+    kinds: Sequence[str] = KINDS,
+    seconds: float | None = None,
+    glyphs: GlyphSource | None = None,
+) -> Harvest:
+    """Crops of up to `photos` photos (kinds taken in turn), stopping after `seconds`."""
+    # Imported here: the predictor pulls in the vision stack, which the data package avoids.
+    from digitrec.predictor import Predictor
+
+    glyphs = glyphs or GlyphSource(mnist_part=TRAIN_PART, use_fonts=False)
+    predictor = Predictor(_NoModel())  # preprocess never calls the classifier
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    kept: list[int] = []
+    done = 0
+    started = time.perf_counter()
+    for photo in make_set(photos, seed, kinds, glyphs):
+        done += 1
+        crops = predictor.preprocess(photo.image)
+        if len(crops) == len(photo.text):
+            kept.append(done - 1)
+            images += [crop.image for crop in crops]
+            labels += [int(digit) for digit in photo.text]
+        if done % 200 == 0:
+            log.info("%d photos, %d crops, %.0fs", done, len(labels), time.perf_counter() - started)
+        if seconds is not None and time.perf_counter() - started > seconds:
+            break
+    stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
+    as_bytes = np.clip(np.rint(stacked * 255), 0, 255).astype(np.uint8)
+    elapsed = time.perf_counter() - started
+    return Harvest(as_bytes, np.array(labels, np.int64), done, kept, elapsed)
+
+
+def cached_crops(
+    photos: int,
+    seed: int,
+    *,
+    kinds: Sequence[str] = KINDS,
+    minutes: float | None = None,
+    cache_dir: Path = CACHE_DIR,
+) -> Path:
+    """The .npz of `harvest_crops`, made once per set of parameters and reused after."""
+    key = json.dumps({"photos": photos, "seed": seed, "kinds": list(kinds), "minutes": minutes})
+    path = cache_dir / f"photo-crops-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    if path.exists():
+        return path
+    harvest = harvest_crops(
+        photos, seed, kinds=kinds, seconds=None if minutes is None else minutes * 60
+    )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part.npz")  # written whole, then renamed: never half a file
+    np.savez_compressed(
+        partial,
+        images=harvest.images,
+        labels=harvest.labels,
+        holdout=np.array(HOLDOUT, np.int64),
+        photos=harvest.photos,
+        kept=len(harvest.kept),
+        seconds=harvest.seconds,
+        params=key,
+    )
+    partial.replace(path)
+    return path
+
+
+class _NoModel:
+    """Stands in for the classifier of a Predictor used for segmentation only."""
+
+    def __init__(self) -> None:
+        self.kind = self.architecture = "none"
+        self.classes: tuple[str, ...] = ()
+        self.metrics: dict[str, object] = {}
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("photo crops are cut without a model")
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def save(self, path: Path, **extra: object) -> Path:
+        raise NotImplementedError("photo crops are cut without a model")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Harvest labelled pipeline crops of photos.")
+    parser.add_argument("--photos", type=int, default=6000, help="photos to generate at most")
+    parser.add_argument("--seed", type=int, default=1000, help="seed of the photo set")
+    parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="photo kinds, taken in turn")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    kinds = tuple(args.kinds.split(","))
+    path = cached_crops(
+        args.photos, args.seed, kinds=kinds, minutes=args.minutes, cache_dir=args.cache_dir
+    )
+    with np.load(path) as data:
+        print(
+            f"{path}: {len(data['labels'])} crops from {int(data['kept'])} of "
+            f"{int(data['photos'])} photos ({float(data['seconds']):.0f}s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Photo crops: labelled pipeline crops of synthetic photos of MNIST training digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitrec.data import photo_crops
+from digitrec.data.datasets import load_splits
+from digitrec.data.photo_crops import cached_crops, harvest_crops
+from digitrec.data.synthetic_photos import GlyphSource, make_set
+
+KINDS = ("single", "number")
+
+
+@pytest.fixture(scope="module")
+def train_glyphs() -> GlyphSource:
+    return GlyphSource(mnist_part="train", use_fonts=False)
+
+
+def test_train_glyphs_are_the_training_part_only(train_glyphs: GlyphSource) -> None:
+    train = load_splits("mnist", val_size=5000, seed=0).train
+    assert sum(len(pool) for pool in train_glyphs.by_digit) == len(train) == 55_000
+    assert not train_glyphs.fonts
+    with pytest.raises(ValueError, match="mnist_part"):
+        GlyphSource(mnist_part="validation")
+
+
+def test_crops_are_labelled_with_the_digits_written(train_glyphs: GlyphSource) -> None:
+    harvest = harvest_crops(6, 3, kinds=KINDS, glyphs=train_glyphs)
+    assert harvest.photos == 6
+    assert harvest.images.dtype == np.uint8 and harvest.images.shape[1:] == (28, 28)
+    assert harvest.labels.dtype == np.int64 and len(harvest.labels) == len(harvest.images)
+    assert harvest.kept, "the pipeline should read at least one of six photos digit for digit"
+    photos = list(make_set(6, 3, KINDS, train_glyphs))
+    written = "".join(photos[index].text for index in harvest.kept)
+    assert "".join(map(str, harvest.labels)) == written
+    assert harvest.images.max() > 200  # ink bright, as MNIST stores it
+
+
+def test_time_limit_stops_early_and_keeps_what_it_made(train_glyphs: GlyphSource) -> None:
+    harvest = harvest_crops(50, 3, kinds=KINDS, seconds=0.0, glyphs=train_glyphs)
+    assert harvest.photos == 1
+
+
+def test_cache_is_made_once_per_parameters(tmp_path: Path, monkeypatch) -> None:
+    made: list[int] = []
+
+    def fake_harvest(photos: int, seed: int, **_: object) -> photo_crops.Harvest:
+        made.append(seed)
+        images = np.full((2, 28, 28), 7, np.uint8)
+        return photo_crops.Harvest(images, np.array([4, 2]), photos, [0], 1.0)
+
+    monkeypatch.setattr(photo_crops, "harvest_crops", fake_harvest)
+    first = cached_crops(3, 1, cache_dir=tmp_path)
+    assert cached_crops(3, 1, cache_dir=tmp_path) == first and made == [1]
+    assert cached_crops(3, 2, cache_dir=tmp_path) != first and made == [1, 2]
+    with np.load(first) as data:
+        assert data["labels"].tolist() == [4, 2] and data["images"].dtype == np.uint8
+        assert tuple(data["holdout"]) == photo_crops.HOLDOUT
