@@ -97,3 +97,12 @@ def test_works_without_fonts(monkeypatch) -> None:
 def test_mnist_parts_are_disjoint() -> None:
     tune, evaluate = GlyphSource(mnist_part="tune"), GlyphSource(mnist_part="eval")
     assert sum(map(len, tune.by_digit)) == sum(map(len, evaluate.by_digit)) == 5000
+
+
+def test_a_big_slanted_digit_on_a_narrow_sheet_fits() -> None:
+    # Found by the photo benchmark: slant and rotation widened this lone digit past its sheet,
+    # and pasting it failed.
+    photo = make_photo(np.random.default_rng([2024, 907]), "single", GlyphSource())
+    x, y, w, h = photo.boxes[0]
+    height, width = photo.image.shape[:2]
+    assert 0 <= x <= x + w <= width and 0 <= y <= y + h <= height and photo.text

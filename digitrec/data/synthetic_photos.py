@@ -238,6 +238,10 @@ def _write(rng, sheet: Sheet, digits: str, glyphs: GlyphSource, margin: float) -
         angle = rng.normal(0, 5)
         mask = np.asarray(Image.fromarray(mask, "F").rotate(angle, expand=True))
         mh, mw = mask.shape
+        if mw > w or mh > h:  # slant and turn can widen a big lone digit past a narrow sheet
+            fit = min(w / mw, h / mh)
+            mask = _resize(mask, max(1.0, mw * fit - 1), max(1.0, mh * fit - 1))
+            mh, mw = mask.shape
         x0, y0 = int(np.clip(x, 0, w - mw)), int(np.clip(y - mh, 0, h - mh))
         area = cover[y0 : y0 + mh, x0 : x0 + mw]
         np.maximum(area, mask * rng.uniform(0.85, 1.0), out=area)
