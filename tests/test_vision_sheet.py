@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from digitrec.vision.segment import stroke_width, without_long_lines
+from digitrec.vision.page import stroke_width, without_long_lines
 from digitrec.vision.sheet import fill_outside, find_sheet
 
 
