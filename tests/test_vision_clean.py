@@ -98,3 +98,13 @@ def test_clean_scans_read_through_the_fast_path(monkeypatch) -> None:
     big = np.pad(number, ((0, 0), (0, 600)), constant_values=255)
     assert predictor.read_image(big).text == expected
     assert not taken
+
+
+def test_lines_joined_to_the_digit_are_left_to_the_full_pipeline() -> None:
+    ruled = _drawing().copy()
+    ruled[25:27, :] = 0.2  # a rule through the 7's bar: one component with the digit
+    assert clean_ink(ruled) is None
+    squared = _drawing().copy()
+    squared[8:104:16, 8:104] = 0.3  # a grid short of the edges, joined to the digit
+    squared[8:104, 8:104:16] = 0.3
+    assert clean_ink(squared) is None

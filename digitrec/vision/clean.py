@@ -35,10 +35,16 @@ THICK_SHARE = 0.05
 # Nor does the ink run along the image's edge: a dark table framing a sheet that fills most of
 # the photo does, over more than BORDER_INK of some side.
 BORDER_INK = 0.2
-# A component this long (share of the image's side) and this thin (share of its length) is a
-# ruled line or a frame edge: the full pipeline removes those.
+# A component this long (share of the image's side) and at most LINE_WIDE of its length across
+# is a ruled line or a frame edge, alone or with the digits it runs through (a number's digits
+# rarely touch all along): the full pipeline removes those.
 LINE_SPAN = 0.8
-LINE_THIN = 0.1
+LINE_WIDE = 1 / 3
+# Straight rules and frames fill FULL_ROW of a row or column (a digit never does); a grid or
+# frame joined to the digits spans the image both ways but covers under LATTICE_FILL of it (a
+# big drawn 0 covers ~0.4).
+FULL_ROW = 0.9
+LATTICE_FILL = 0.3
 # The mask: a third of the way from the paper to the typical ink. Not half way: a fainter pen
 # among bolder ones (or a light stroke of one digit) must keep its whole stroke.
 MASK_LEVEL = 0.3
@@ -87,10 +93,17 @@ def _runs_along_border(ink: np.ndarray) -> bool:
 
 
 def _has_long_line(ink: np.ndarray) -> bool:
+    """Ruled lines, a margin, a frame or a grid: the full pipeline takes those out."""
+    if (ink.mean(axis=0) >= FULL_ROW).any() or (ink.mean(axis=1) >= FULL_ROW).any():
+        return True  # a straight line along a whole row or column
     labels, _ = ndimage.label(ink, structure=_EIGHT)
-    for rows, cols in ndimage.find_objects(labels):
-        extent = sorted((rows.stop - rows.start, cols.stop - cols.start))
-        side = ink.shape[0] if extent[1] == rows.stop - rows.start else ink.shape[1]
-        if extent[1] >= LINE_SPAN * side and extent[0] <= LINE_THIN * extent[1]:
-            return True
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        height, width = rows.stop - rows.start, cols.stop - cols.start
+        long, across = max(height, width), min(height, width)
+        side = ink.shape[0] if height >= width else ink.shape[1]
+        if long >= LINE_SPAN * side and across <= LINE_WIDE * long:
+            return True  # a line, alone or with the digits it runs through
+        spans = height >= LINE_SPAN * ink.shape[0] and width >= LINE_SPAN * ink.shape[1]
+        if spans and np.count_nonzero(labels[rows, cols] == index) < LATTICE_FILL * long * across:
+            return True  # thin ink spanning the image both ways: a lattice or a frame
     return False
