@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digitrec.vision.components import measure
-from digitrec.vision.segment import DigitCrop, segment_digits
+from digitrec.vision.segment import WORK_SIZE, DigitCrop, segment_digits, work_image
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
 COUNT = 1000
@@ -101,8 +101,10 @@ def test_count_order_and_boxes(count: int) -> None:
     _assert_found(crops, boxes)
     assert _centres_x(crops) == sorted(_centres_x(crops))
     assert all(c.line == 0 for c in crops)
-    assert stages["ink"].shape == ink.shape and stages["mask"].dtype == bool
-    assert stages["boxes"].shape == (*ink.shape, 3) and stages["boxes"].dtype == np.uint8
+    # The stages are pictures of the working copy, shrunk to WORK_SIZE.
+    work = work_image(_paper(ink), WORK_SIZE)[0].shape
+    assert stages["ink"].shape == work and stages["mask"].dtype == bool
+    assert stages["boxes"].shape == (*work, 3) and stages["boxes"].dtype == np.uint8
 
 
 def test_crops_are_mnist_style() -> None:
