@@ -12,6 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from digitrec.vision.preprocess import _otsu
+from digitrec.vision.rules import label
 
 # The background (all pixels further than INK_MARGIN from the ink) must be flat: the range of
 # its BACKGROUND_PERCENTILES under FLAT_RANGE (not its extremes: the soft fringe of a blurred or
@@ -48,7 +49,6 @@ LATTICE_FILL = 0.3
 # The mask: a third of the way from the paper to the typical ink. Not half way: a fainter pen
 # among bolder ones (or a light stroke of one digit) must keep its whole stroke.
 MASK_LEVEL = 0.3
-_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 def clean_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -96,7 +96,7 @@ def _has_long_line(ink: np.ndarray) -> bool:
     """Ruled lines, a margin, a frame or a grid: the full pipeline takes those out."""
     if (ink.mean(axis=0) >= FULL_ROW).any() or (ink.mean(axis=1) >= FULL_ROW).any():
         return True  # a straight line along a whole row or column
-    labels, _ = ndimage.label(ink, structure=_EIGHT)
+    labels = label(ink)
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         height, width = rows.stop - rows.start, cols.stop - cols.start
         long, across = max(height, width), min(height, width)
