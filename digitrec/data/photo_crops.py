@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_set
+from digitrec.data.synthetic_photos import TRAIN_HOLDOUT, TRAIN_PART, GlyphSource, make_set
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,8 @@ CACHE_DIR = Path("runs/cache")
 # (0.4 s on one core); two numbers per single gives more crops per minute while keeping the
 # large lone digits that single photos have.
 KINDS = ("single", "number", "number")
-# The validation carving (val_size, seed) whose training part the glyphs come from: a run that
-# carves its validation set otherwise would find some of these digits in it.
-HOLDOUT = (5000, 0)
+# The validation carving (val_size, seed) whose training part the glyphs come from.
+HOLDOUT = TRAIN_HOLDOUT
 
 
 @dataclass(frozen=True)

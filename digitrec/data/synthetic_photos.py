@@ -35,6 +35,9 @@ MNIST_PARTS = {"tune": slice(0, 5000), "eval": slice(5000, 10000), "all": slice(
 # Training digits for photos to train on: the training split of `load_splits("mnist")` with its
 # default validation carving, so no validation or test digit reaches a model through a photo.
 TRAIN_PART = "train"
+# That carving, (val_size, seed): a run that carves its validation set otherwise would find some
+# of these digits in it.
+TRAIN_HOLDOUT = (5000, 0)
 FONT_GLOBS = (
     "/usr/share/fonts/truetype/fifthhorseman/dkg*.ttf",
     "/usr/share/fonts/truetype/breip/*.ttf",
@@ -62,7 +65,8 @@ class GlyphSource:
 
     def __init__(self, *, mnist_part: str = "eval", use_fonts: bool = True) -> None:
         if mnist_part == TRAIN_PART:
-            digits = load_splits("mnist", val_size=5000, seed=0).train
+            val_size, seed = TRAIN_HOLDOUT
+            digits = load_splits("mnist", val_size=val_size, seed=seed).train
         elif mnist_part in MNIST_PARTS:
             digits = load_test_set("mnist").subset(MNIST_PARTS[mnist_part])
         else:
