@@ -124,9 +124,11 @@ def load_extra_set(path: str | Path, like: DigitSet) -> tuple[DigitSet, tuple[in
     to be added to `like`; and the (val_size, seed) carving their source kept clear of, when
     the file records one as `holdout` (digitrec.data.photo_crops does)."""
     try:
+        # An .npz is a zip archive. Anything else numpy would call pickled data and suggest
+        # loading it unsafely, which digitrec never does: say what the file is not instead.
+        if not zipfile.is_zipfile(path):
+            raise ValueError("not a zip archive")
         data = np.load(Path(path), allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
-            raise ValueError("one array, not an .npz")
         with data:
             images, labels = data["images"], data["labels"]
             holdout = data["holdout"] if "holdout" in data.files else None
