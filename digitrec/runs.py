@@ -21,7 +21,7 @@ from digitrec.evaluation import metrics_from_probabilities, misclassified
 from digitrec.models.classifier import Classifier
 from digitrec.models.loading import MODEL_FILE
 from digitrec.models.registry import create_model, get_spec
-from digitrec.training import TrainResult, train
+from digitrec.training import TrainResult, train, training_part
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,10 @@ def run_training(
 def fit_classic(config: TrainConfig, splits: DataSplits, *, show_progress: bool) -> TrainResult:
     """Fit a classic (non-torch) model: they bring their own fit()."""
     model = create_model(config.model, classes=splits.classes, **config.model_args)
+    # The same training part as the torch loop's: with --extra-data's digits, if any.
+    train_set = training_part(config, splits)
     started = time.perf_counter()
-    history = model.fit(splits.train, splits.val, config, show_progress=show_progress)
+    history = model.fit(train_set, splits.val, config, show_progress=show_progress)
     return TrainResult(model, history, time.perf_counter() - started, stopped_early=False)
 
 

@@ -83,3 +83,13 @@ def test_cli_flag_reaches_the_config(tmp_path: Path) -> None:
     path = _extra(tmp_path / "extra.npz")
     args = parser.parse_args(["train", "--recipe", "fastcnn", "--extra-data", path])
     assert config_from_args(args).extra_data == path
+
+
+def test_classic_models_train_on_the_extra_digits_too(tiny_splits, tmp_path: Path) -> None:
+    from digitrec.config import TrainConfig
+    from digitrec.runs import fit_classic
+
+    config = TrainConfig(model="knn", extra_data=_extra(tmp_path / "extra.npz"))
+    result = fit_classic(config, tiny_splits, show_progress=False)
+    # A kNN keeps its training digits: the 40 extra ones are among them.
+    assert len(result.classifier.train_labels) == len(tiny_splits.train) + 40
