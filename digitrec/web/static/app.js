@@ -275,9 +275,10 @@ async function readPhoto(file) {
     showStatus(error.message); // the server's message names the file already
     return;
   }
+  // The answer shows once the photo with its boxes is drawn, so the two never disagree.
+  await drawPhoto(file, reading);
   $("photo-text").textContent = reading.digits.length ? reading.text : "no digit found";
   $("photo-text").classList.toggle("placeholder", !reading.digits.length);
-  await drawPhoto(file, reading);
   showReading(reading);
 }
 
