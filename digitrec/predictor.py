@@ -19,6 +19,11 @@ itself rather than from fixed pixel counts:
   across than a stroke, along its course through the band, so a stroke crossing it or lying
   along it stays whole.
 
+- Neighbouring pieces on a line that could be one digit (together at most 1.4 digit heights
+  wide, at most 0.25 apart) are also read as one; the reading is kept if its log-probability
+  beats the pieces' read apart by JOIN_COST = 0.4 (vision.joins): a digit broken by a removed
+  grid line or a gap in its stroke is one digit, two sure digits stay two.
+
 Thresholds on the model's answers:
 
 - A digit whose top probability is below LOW_CONFIDENCE is flagged `low_confidence`: the
@@ -42,8 +47,9 @@ import numpy as np
 
 from digitrec.models.classifier import Classifier
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
+from digitrec.vision.joins import choose_segments
 from digitrec.vision.preprocess import normalize_digit
-from digitrec.vision.segment import DigitCrop, segment_digits
+from digitrec.vision.segment import DigitCrop, Pieces, find_pieces
 
 TOP_K = 3
 # Below this top probability a digit is flagged. On the MNIST test set the default model reads
@@ -115,15 +121,21 @@ class Predictor:
         single: bool = False,
         stages: dict[str, np.ndarray] | None = None,
     ) -> list[DigitCrop]:
-        """The 28x28 digits of an RGB or grey image, in reading order, without the model."""
-        # segment_digits shrinks an RGB photo before taking its luminance, which is much faster
+        """The 28x28 digit candidates of an RGB or grey image, in reading order, without the
+        model (which read_image also asks whether neighbouring pieces are one digit)."""
+        return self._pieces(image, single=single, stages=stages).crops
+
+    def _pieces(
+        self, image: np.ndarray, *, single: bool, stages: dict[str, np.ndarray] | None
+    ) -> Pieces:
+        # find_pieces shrinks an RGB photo before taking its luminance, which is much faster
         # on a big one; the full-size grey image is only needed to re-read merged pieces.
         image = np.asarray(image)
-        crops = segment_digits(image, stages=stages)
-        if single and len(crops) > 1:
+        pieces = find_pieces(image, stages=stages)
+        if single and len(pieces.crops) > 1:
             gray = to_gray(image) if image.ndim == 3 else image
-            crops = [merge_into_one(gray, crops)]
-        return crops
+            return Pieces([merge_into_one(gray, pieces.crops)], [])
+        return pieces
 
     def read_image(
         self,
@@ -132,16 +144,30 @@ class Predictor:
         single: bool = False,
         stages: dict[str, np.ndarray] | None = None,
     ) -> Reading:
-        crops = self.preprocess(image, single=single, stages=stages)
-        if not crops:
+        pieces = self._pieces(image, single=single, stages=stages)
+        if not pieces.crops:
             return Reading()
-        inputs = [crop.image for crop in crops]
-        readings = self.classify(np.stack(inputs))
+        crops, readings = self._best_reading(pieces)
         if not single and np.median([r.confidence for r in readings]) < PAGE_CONFIDENCE:
             return Reading()
         for reading, crop in zip(readings, crops, strict=True):
             reading.box = crop.box
-        return Reading(readings, inputs)
+        return Reading(readings, [crop.image for crop in crops])
+
+    def _best_reading(self, pieces: Pieces) -> tuple[list[DigitCrop], list[DigitReading]]:
+        """The pieces, some joined into one digit where the model reads them likelier so
+        (vision.joins), and their readings; all candidates are classified in one batch."""
+        candidates = pieces.crops + [join.crop for join in pieces.joins]
+        readings = self.classify(np.stack([crop.image for crop in candidates]))
+        scores = [float(np.log(max(r.confidence, 1e-9))) for r in readings]
+        count = len(pieces.crops)
+        runs = [(join.first, join.last) for join in pieces.joins]
+        index = {run: count + k for k, run in enumerate(runs)}
+        chosen = [
+            first if first == last else index[(first, last)]
+            for first, last in choose_segments(scores[:count], runs, scores[count:])
+        ]
+        return [candidates[k] for k in chosen], [readings[k] for k in chosen]
 
     def classify(self, digits: np.ndarray) -> list[DigitReading]:
         """Classify normalized 28x28 digits (N, 28, 28) in [0, 1]."""

@@ -19,6 +19,7 @@ from scipy import ndimage
 from digitrec.vision.clean import clean_ink
 from digitrec.vision.components import keep_strokes
 from digitrec.vision.grouping import Blob, find_blobs, own_pixels, reading_order
+from digitrec.vision.joins import join_candidates
 from digitrec.vision.page import page_ink, threshold_ink
 from digitrec.vision.preprocess import (
     DIGIT_BOX,
@@ -59,6 +60,32 @@ class DigitCrop:
     image: np.ndarray  # (28, 28) float32 in [0, 1], MNIST-style
     line: int  # 0-based text line index
 
+    def moved(self, dx: int, dy: int) -> "DigitCrop":
+        x, y, w, h = self.box
+        return DigitCrop((x + dx, y + dy, w, h), self.image, self.line)
+
+
+@dataclass(frozen=True)
+class CropJoin:
+    """Crops first..last (inclusive) of a Pieces taken as one digit (see joins.py)."""
+
+    first: int
+    last: int
+    crop: DigitCrop
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """The digit candidates found, in reading order, and the runs of neighbours among them that
+    may be one digit: which reading is right is for the classifier to say."""
+
+    crops: list[DigitCrop]
+    joins: list[CropJoin]
+
+    def moved(self, dx: int, dy: int) -> "Pieces":
+        joins = [CropJoin(j.first, j.last, j.crop.moved(dx, dy)) for j in self.joins]
+        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins)
+
 
 def segment_digits(
     gray: np.ndarray,
@@ -67,19 +94,32 @@ def segment_digits(
     work_size: int = WORK_SIZE,
     zoom: bool = True,
 ) -> list[DigitCrop]:
-    """The digits in `gray` (H, W), lines top to bottom, each line left to right.
+    """The digits in `gray` (H, W), lines top to bottom, each line left to right; a digit in
+    pieces that geometry cannot tell from several digits is several crops (see find_pieces)."""
+    return find_pieces(gray, stages=stages, work_size=work_size, zoom=zoom).crops
+
+
+def find_pieces(
+    gray: np.ndarray,
+    *,
+    stages: dict[str, np.ndarray] | None = None,
+    work_size: int = WORK_SIZE,
+    zoom: bool = True,
+) -> Pieces:
+    """The digit candidates in `gray` (H, W) in reading order, and the candidate joins.
 
     Digits found under ZOOM_BELOW px tall in the working copy, when the image itself has more
     pixels, are looked for again in the part of the image around them, at a resolution where
     they are about ZOOM_TO px tall (`zoom`).
     """
-    crops = _segment(gray, stages, work_size)
+    pieces = _segment(gray, stages, work_size)
+    crops = pieces.crops
     scale = max(np.shape(gray)[:2]) / work_size
     if not zoom or not crops or scale <= 1.0:
-        return crops
+        return pieces
     height = float(np.median([c.box[3] for c in crops]))  # original pixels
     if height / scale >= ZOOM_BELOW:
-        return crops
+        return pieces
     margin = round(ZOOM_MARGIN * height)
     x0 = max(0, min(c.box[0] for c in crops) - margin)
     y0 = max(0, min(c.box[1] for c in crops) - margin)
@@ -88,17 +128,10 @@ def segment_digits(
     region = np.asarray(gray)[y0:y1, x0:x1]
     size = min(max(region.shape[:2]), round(max(region.shape[:2]) * ZOOM_TO / height))
     again = _segment(region, None, max(size, 16))
-    if not again:
-        return crops
-    return [
-        DigitCrop((c.box[0] + x0, c.box[1] + y0, c.box[2], c.box[3]), c.image, c.line)
-        for c in again
-    ]
+    return again.moved(x0, y0) if again.crops else pieces
 
 
-def _segment(
-    gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: int
-) -> list[DigitCrop]:
+def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: int) -> Pieces:
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
     clean = clean_ink(small) if max(np.shape(gray)[:2]) <= CLEAN_MAX_SIDE else None
@@ -116,10 +149,17 @@ def _segment(
     ]
     if stages is not None:
         stages.update(ink=ink, mask=mask, boxes=render_boxes(small, placed))
-    return [
-        DigitCrop(_original_box(blob.box, scale), digit_image(ink, labels, blob, rules), line)
-        for blob, line in placed
-    ]
+
+    def crop(blob: Blob, line: int) -> DigitCrop:
+        image = digit_image(ink, labels, blob, rules)
+        return DigitCrop(_original_box(blob.box, scale), image, line)
+
+    lines = [line for _, line in placed]
+    joins = join_candidates([blob for blob, _ in placed], lines)
+    return Pieces(
+        [crop(blob, line) for blob, line in placed],
+        [CropJoin(j.first, j.last, crop(j.blob, lines[j.first])) for j in joins],
+    )
 
 
 def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float]]:

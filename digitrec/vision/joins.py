@@ -1,0 +1,96 @@
+"""Pieces that may be one digit, and the choice among the readings, by the classifier's answers.
+
+Geometry alone cannot tell the two halves of a 0 cut by a removed grid line, or a 4 whose
+stroke broke, from two narrow digits written close together ("11"). So segmentation offers
+runs of neighbouring pieces on a line as candidate digits (join_candidates) and the reader
+classifies both; choose_segments keeps the reading the model finds most likely overall.
+
+    pieces in reading order -> join_candidates -> (classify pieces and joins) -> choose_segments
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitrec.vision.grouping import Blob
+
+# A run of pieces is a candidate digit if its union is at most JOIN_WIDTH digit heights wide
+# (MNIST digits are up to 0.9 as wide as tall) and JOIN_HEIGHT tall, no piece is further than
+# JOIN_GAP digit heights from the next, and it has at most JOIN_PIECES pieces.
+JOIN_WIDTH = 1.4
+JOIN_HEIGHT = 1.5
+JOIN_GAP = 0.25
+JOIN_PIECES = 3
+# A join must be this much likelier (log-probability, nats) than its pieces read apart: two
+# digits of a number, each read with confidence, are not one digit because their union looks
+# like one too.
+JOIN_COST = 0.4
+
+
+@dataclass(frozen=True)
+class Join:
+    """Pieces first..last (inclusive, reading-order indices) taken as one digit."""
+
+    first: int
+    last: int
+    blob: Blob
+
+
+def join_candidates(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
+    """Runs of consecutive pieces on one text line (`lines[i]` is piece i's line) that together
+    could be one digit. The digit height is the upper quartile of the line's piece heights, as
+    in grouping.find_blobs, so that a broken digit's short pieces do not set it."""
+    joins = []
+    for first in range(len(blobs)):
+        line = [b.height for b, ln in zip(blobs, lines, strict=True) if ln == lines[first]]
+        height = float(np.percentile(line, 75))
+        for last in range(first + 1, min(first + JOIN_PIECES, len(blobs))):
+            if lines[last] != lines[first]:
+                break
+            run = blobs[first : last + 1]
+            gap = max(b.box[1] - max(a.box[3] for a in run[:k]) for k, b in enumerate(run) if k)
+            union = _union(run)
+            if gap > JOIN_GAP * height or union.width > JOIN_WIDTH * height:
+                break  # a longer run is wider still
+            if union.height <= JOIN_HEIGHT * height:
+                joins.append(Join(first, last, union))
+    return joins
+
+
+def choose_segments(
+    piece_scores: Sequence[float],
+    joins: Sequence[tuple[int, int]],
+    join_scores: Sequence[float],
+) -> list[tuple[int, int]]:
+    """The partition of the pieces into digits with the highest total score, as (first, last)
+    runs in order: each piece alone, or a candidate join (first, last) at JOIN_COST. Scores
+    are log-probabilities of each reading's top class."""
+    count = len(piece_scores)
+    best = np.full(count + 1, -np.inf)
+    best[0] = 0.0
+    came_from: list[tuple[int, int]] = [(0, 0)] * (count + 1)
+    ending: dict[int, list[tuple[int, float]]] = {}
+    for (first, last), score in zip(joins, join_scores, strict=True):
+        ending.setdefault(last, []).append((first, score))
+    for last in range(count):
+        best[last + 1], came_from[last + 1] = best[last] + piece_scores[last], (last, last)
+        for first, score in ending.get(last, []):
+            total = best[first] + score - JOIN_COST
+            if total > best[last + 1]:
+                best[last + 1], came_from[last + 1] = total, (first, last)
+    segments, end = [], count
+    while end > 0:
+        first, last = came_from[end]
+        segments.append((first, last))
+        end = first
+    return segments[::-1]
+
+
+def _union(blobs: Sequence[Blob]) -> Blob:
+    ids = tuple(dict.fromkeys(i for b in blobs for i in b.ids))
+    y0 = min(b.box[0] for b in blobs)
+    x0 = min(b.box[1] for b in blobs)
+    y1 = max(b.box[2] for b in blobs)
+    x1 = max(b.box[3] for b in blobs)
+    return Blob(ids, (y0, x0, y1, x1))
