@@ -93,6 +93,15 @@ def test_stroke_width_ignores_soft_shading_and_a_lattice() -> None:
     assert stroke_width(np.zeros((200, 600), np.float32), min_height=20) is None
 
 
+def test_stroke_width_ignores_a_shadow_with_a_fairly_sharp_edge() -> None:
+    # A band of shadow taller than the digits and as wide as one, its edge blurred over ~8 px:
+    # crisp enough for ink on its own, but not half as crisp as the pen, and far more ink.
+    block = np.zeros((200, 600), np.float32)
+    block[30:170, 20:80] = 0.7
+    ink = np.maximum(_rings(3), ndimage.gaussian_filter(block, 8))
+    assert stroke_width(ink, min_height=20) == pytest.approx(3, rel=0.3)
+
+
 def test_long_lines_go_strokes_stay() -> None:
     ink = np.zeros((300, 400), np.float32)
     # Squared paper, its lines faint and sloping by a degree and a half.

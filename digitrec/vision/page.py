@@ -40,6 +40,10 @@ LINE_LEVEL = 0.05
 LATTICE_SPAN = 0.5
 # Its lines are this share of the image's longer side at least; a number's digits are shorter.
 LATTICE_LINE = 1 / 8
+# A pen's strokes on one page are about equally crisp; a component far softer-edged than the
+# crispest (under this share of its sharpness) is shading, however sharp a shadow's edge looks
+# on its own.
+RELATIVE_SHARPNESS = 0.5
 
 
 def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
@@ -141,6 +145,8 @@ def _stroke_width(ink: np.ndarray, min_height: float) -> float | None:
     parts = measure(ink, labels)
     crisp = (parts.sharpness >= MIN_EDGE_SHARPNESS) & (parts.height >= min_height)
     crisp &= parts.thickness <= STROKE_OF_HEIGHT * parts.height
+    if crisp.any():
+        crisp &= parts.sharpness >= RELATIVE_SHARPNESS * parts.sharpness[crisp].max()
     # Nor does the lattice of squared paper, which spans the page both ways: a digit never does.
     crisp &= (parts.height < LATTICE_SPAN * ink.shape[0]) | (
         parts.width < LATTICE_SPAN * ink.shape[1]
