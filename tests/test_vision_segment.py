@@ -131,6 +131,15 @@ def test_generated_numbers_read_correctly() -> None:
     assert np.mean(read) >= 0.9
 
 
+def test_a_short_stroke_alone_on_its_own_line_is_no_digit() -> None:
+    # A fibre or a bit of the paper's edge above a number: a third of a digit tall, alone.
+    indices = _upright(4, np.random.default_rng(8))
+    ink, boxes = _number(indices, scale=4.0, shape=(260, 0))
+    ink[185:215, 200:204] = 0.9
+    crops = segment_digits(_paper(ink))
+    _assert_found(crops, boxes)
+
+
 def test_two_lines_top_line_first() -> None:
     rng = np.random.default_rng(3)
     top, top_boxes = _number(_upright(3, rng), shape=(300, 500))
@@ -244,6 +253,19 @@ def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
     # One working pixel is 5 original ones here.
     shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
     _assert_found(crops, shifted, tolerance=12)
+
+
+def test_a_12_megapixel_photo_is_averaged_into_the_working_copy() -> None:
+    # Sampled every few pixels before averaging, the working copy keeps the page's level and
+    # a thin pen stroke at the contrast that averaging all pixels would give it.
+    rng = np.random.default_rng(4)
+    photo = np.clip(rng.normal(200, 20, (3000, 4000, 3)), 0, 255).astype(np.uint8)
+    photo[1500:1507] = 40  # a 7-px stroke: one working pixel's width
+    small, scale = work_image(photo, WORK_SIZE)
+    assert small.shape == (420, 560) and scale == pytest.approx((3000 / 420, 4000 / 560))
+    assert np.median(small) == pytest.approx(200 / 255, abs=0.02)
+    assert small.std(axis=1)[:200].max() < 0.05  # noise averaged away
+    assert small[208:212].min() < 0.5
 
 
 @pytest.mark.parametrize("angle", [-4.0, 2.5, 6.0])

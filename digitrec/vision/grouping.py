@@ -37,6 +37,9 @@ ASPECT_RANGE = (0.5, 0.8)
 SPLIT_WINDOW = 0.35
 # Boxes on one text line overlap vertically by this share of the shorter one.
 LINE_OVERLAP = 0.4
+# A text line whose tallest piece is under this share of the tallest line's digit height is no
+# line of digits: a speck or fragment of the paper's edge beside a number is alone on its line.
+STRAY_LINE = 0.5
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,15 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
         else:
             best.append(i)
     return sorted(lines, key=lambda m: np.mean([blobs[k].box[0] + blobs[k].box[2] for k in m]))
+
+
+def without_stray_lines(blobs: list[Blob], lines: list[list[int]]) -> list[list[int]]:
+    """The lines (see reading_order) less those far shorter than the tallest (STRAY_LINE)."""
+    if len(lines) < 2:
+        return lines
+    tallest = [max(blobs[i].height for i in members) for members in lines]
+    digit = max(float(np.percentile([blobs[i].height for i in m], 75)) for m in lines)
+    return [m for m, top in zip(lines, tallest, strict=True) if top >= STRAY_LINE * digit]
 
 
 def own_pixels(labels: np.ndarray, blob: Blob) -> np.ndarray:

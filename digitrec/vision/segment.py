@@ -18,7 +18,13 @@ from scipy import ndimage
 
 from digitrec.vision.clean import clean_ink
 from digitrec.vision.components import keep_strokes
-from digitrec.vision.grouping import Blob, find_blobs, own_pixels, reading_order
+from digitrec.vision.grouping import (
+    Blob,
+    find_blobs,
+    own_pixels,
+    reading_order,
+    without_stray_lines,
+)
 from digitrec.vision.joins import join_candidates
 from digitrec.vision.page import page_ink, threshold_ink
 from digitrec.vision.preprocess import (
@@ -36,6 +42,8 @@ from digitrec.vision.rules import clean_mask, label
 # nothing: on synthetic photos (tune half) 560 read as well as 800 (singles 88.5 vs 88.0%,
 # numbers 64.5 vs 65.0%, 200 each) and a 12-MP photo took 0.25 s instead of 0.45 s.
 WORK_SIZE = 560
+# Each working pixel averages at least this many image pixels along each side (see work_image).
+SAMPLES_PER_SIDE = 2
 # Digits this small (px tall in the working copy) are read again from the original around
 # them, about ZOOM_TO px tall, with ZOOM_MARGIN digit heights of room around.
 ZOOM_BELOW = 24
@@ -144,9 +152,8 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
         mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
         labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height)
     blobs = find_blobs(labels, min_height)
-    placed = [
-        (blobs[i], line) for line, members in enumerate(reading_order(blobs)) for i in members
-    ]
+    lines = without_stray_lines(blobs, reading_order(blobs))
+    placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
     if stages is not None:
         stages.update(ink=ink, mask=mask, boxes=render_boxes(small, placed))
 
@@ -177,6 +184,12 @@ def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, fl
     if shape != arr.shape[:2]:
         # Shrink first, convert after: a full-size float copy of a 12-MP photo costs 20-50 ms,
         # its luminance over 100 ms. Averaging then weighting the channels is the same sum.
+        # Far larger images are sampled every few pixels first, so that each working pixel
+        # still averages SAMPLES_PER_SIDE^2 of them: handing all 12 MP to PIL costs ~60 ms in
+        # copies (RGB becomes 4 bytes a pixel) and ~35 ms of averaging, the sample ~25 ms.
+        step = max(1, int(1 / factor) // SAMPLES_PER_SIDE)
+        if step > 1:
+            arr = np.ascontiguousarray(arr[::step, ::step])
         kind = arr if arr.dtype == np.uint8 else arr.astype(np.float32, copy=False)
         arr = np.asarray(Image.fromarray(kind).resize(shape[::-1], Image.Resampling.BOX))
     return _as_float(arr), (arr_shape[0] / shape[0], arr_shape[1] / shape[1])
