@@ -102,6 +102,23 @@ def test_stroke_width_ignores_a_shadow_with_a_fairly_sharp_edge() -> None:
     assert stroke_width(ink, min_height=20) == pytest.approx(3, rel=0.3)
 
 
+def test_finely_squared_paper_goes_digits_stay() -> None:
+    # Squares of 9 px, closer than a 90-px line drifts over at 6 degrees, turned by a degree;
+    # rings drawn with a 3-px pen are the digits.
+    ink = _rings(3).copy()
+    cols = np.arange(ink.shape[1])
+    for y in range(-10, ink.shape[0], 9):
+        rows = np.round(y + cols * np.tan(np.radians(1.0))).astype(int)
+        keep = (rows >= 0) & (rows < ink.shape[0])
+        ink[rows[keep], cols[keep]] = np.maximum(ink[rows[keep], cols[keep]], 0.4)
+    ink[:, 4::9] = np.maximum(ink[:, 4::9], 0.4)
+    clean = without_long_lines(ink, 30 * 3, 3)
+    pen = _rings(3) > 0.5
+    near = ndimage.binary_dilation(pen, iterations=3)
+    assert np.mean(clean[~near] > 0.2) < 0.03  # the lattice is gone (20% stays without)
+    assert np.mean(clean[pen] > 0.5) > 0.9  # the rings stay
+
+
 def test_long_lines_go_strokes_stay() -> None:
     ink = np.zeros((300, 400), np.float32)
     # Squared paper, its lines faint and sloping by a degree and a half.

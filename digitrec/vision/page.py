@@ -36,6 +36,8 @@ LINE_SLOPE = 6.0
 LINE_THIN = 1.0
 # Ink map level below which a long line is no line (paper grain, noise).
 LINE_LEVEL = 0.05
+# A band of line candidates this many times taller than one line can drift holds several lines.
+MANY_LINES = 3
 # A component spanning this share of the image both across and down is a page's lattice.
 LATTICE_SPAN = 0.5
 # Its lines are this share of the image's longer side at least; a number's digits are shorter.
@@ -98,23 +100,37 @@ def without_long_lines(ink: np.ndarray, length: float, stroke: float | None = No
             thin = max(3, round(LINE_THIN * stroke))
             across = source - ndimage.grey_opening(source, size=(thin, 1))
             band = level > LINE_LEVEL  # not > 0: a noisy page's faint grain would join them all
-            level = np.where(_line_course(across, band, size, thin / 2 + 1), level, 0.0)
+            course = _line_course(across, band, size, thin / 2 + 1, 2 * drift + 1)
+            level = np.where(course, level, 0.0)
             level = np.minimum(level, across)
         np.maximum(removed, level.T if axis == 0 else level, out=removed)
     return np.clip(ink - np.minimum(removed, ink), 0.0, 1.0)
 
 
-def _line_course(across: np.ndarray, band: np.ndarray, size: int, half: float) -> np.ndarray:
+def _line_course(
+    across: np.ndarray, band: np.ndarray, size: int, half: float, reach: int
+) -> np.ndarray:
     """The pixels within `half` px of each horizontal band's line: per column the row of its
     thinnest-across ink, smoothed by a running median over half a line length, so that the few
-    columns where a digit's bar outshines the line do not bend it."""
+    columns where a digit's bar outshines the line do not bend it.
+
+    A band much taller than one line's `reach` (the rows a line may drift over) holds several
+    lines closer together than that, as on finely squared paper: there every ridge of the
+    thin-across ink in a column is a line's."""
     labels, _ = ndimage.label(band)
     course = np.zeros(band.shape, dtype=bool)
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         inside = labels[rows, cols] == index
         values = np.where(inside, across[rows, cols], 0.0)
         peak, strength = values.argmax(axis=0), values.max(axis=0)
-        seen = strength > 0.5 * float(np.median(strength[strength > 0])) if strength.any() else []
+        floor = 0.5 * float(np.median(strength[strength > 0])) if strength.any() else 0.0
+        if values.shape[0] > MANY_LINES * reach:
+            ridge = (values >= ndimage.maximum_filter1d(values, 3, axis=0)) & (values > floor)
+            course[rows, cols] |= inside & ndimage.binary_dilation(
+                ridge, structure=np.ones((3, 1), bool), iterations=max(1, int(half))
+            )
+            continue
+        seen = strength > floor
         if np.count_nonzero(seen) < 2:
             continue
         x = np.arange(values.shape[1])
