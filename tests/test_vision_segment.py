@@ -297,6 +297,19 @@ def test_soft_glare_on_a_board_is_not_a_digit() -> None:
     _assert_found(crops, boxes, tolerance=8)
 
 
+@pytest.mark.parametrize("blur", [7.0, 9.0])
+def test_a_band_of_shadow_beside_dust_is_no_digit(blur: float) -> None:
+    """A blank sheet with a few crisp specks of dust and a digit-sized band of shadow whose
+    edges fade over a few px: crisp enough for ink alone, far softer than the dust."""
+    page = np.full((480, 640), 0.9, np.float32)
+    band = np.zeros_like(page)
+    band[150:330, 420:460] = 1.0
+    page -= 0.35 * ndimage.gaussian_filter(band, blur)
+    for y, x in ((60, 80), (400, 150), (200, 250), (90, 560)):
+        page[y : y + 4, x : x + 4] = 0.25
+    assert segment_digits(page) == []
+
+
 def test_dust_and_fibres_on_a_blank_page_are_no_digits() -> None:
     rng = np.random.default_rng(14)
     image = Image.new("L", (640, 480), 240)

@@ -48,6 +48,10 @@ MIN_INK_CONTRAST = 0.13
 # under FAINT (the strongest ink on the page is 1).
 THIN = 2.3
 FAINT = 0.45
+# Under this share of the sharpness of the crispest mark of at least MARK_AREA pixels (less is
+# pixel noise), a digit-sized component is shading (see stroke_like).
+RELATIVE_SHARPNESS = 0.4
+MARK_AREA = 10
 # A blob is thicker than STROKE_OF_HEIGHT of its height plus this: a small digit's strokes are
 # thick for its size, as pen width and blur do not shrink with it.
 BLUR_PX = 2.0
@@ -222,8 +226,14 @@ def stroke_like(parts: Components, contrast: float, height: float, min_height: f
     # One pixel wide and faint: noise along a shadow's or the paper's edge, a fibre, a broken
     # ruled line; a pen's stroke this thin is also as strong as the rest of the writing.
     thin_faint = (parts.thickness <= THIN) & (parts.level < FAINT)
+    # A digit-sized component far softer than the crispest marks on the page (the digits, or a
+    # blank page's dust) is a shadow's band or a smudge: one photo's ink is about equally crisp.
+    marks = parts.sharpness[parts.area >= MARK_AREA]
+    crispest = float(marks.max()) if marks.size else 0.0
+    soft = tall & (parts.sharpness < RELATIVE_SHARPNESS * crispest)
     return (
         (parts.sharpness >= SHARP)
+        & ~soft
         & ~thin_faint
         & (parts.level >= RELATIVE_LEVEL * best)
         & (parts.level * contrast >= MIN_INK_CONTRAST)
