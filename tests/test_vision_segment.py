@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digitrec.vision import segment
 from digitrec.vision.components import measure
 from digitrec.vision.segment import WORK_SIZE, DigitCrop, segment_digits, work_image
 
@@ -323,6 +324,29 @@ def test_dust_and_fibres_on_a_blank_page_are_no_digits() -> None:
         draw.ellipse([x - r, y - r, x + r, y + r], fill=int(rng.uniform(40, 150)))
     page = np.asarray(image, np.float32) / 255 + rng.normal(0, 0.015, (480, 640))
     assert segment_digits(np.clip(page, 0, 1)) == []
+
+
+def test_small_digits_far_apart_on_a_big_page_are_not_segmented_at_full_size(
+    monkeypatch,
+) -> None:
+    # Two small digits in opposite corners of a 12-MP page: the zoom region around them would
+    # be the whole page, segmented at full size for seconds. They are read where first found.
+    page = np.full((3000, 4000), 0.9, np.float32)
+    corners = ((200, 200), (2600, 3600))
+    for index, (y, x) in zip(_upright(2, np.random.default_rng(2)), corners, strict=True):
+        digit = _digit(index, 3.0)
+        page[y : y + digit.shape[0], x : x + digit.shape[1]] *= 1 - 0.85 * digit
+    sizes = []
+    original = segment._segment
+
+    def recorded(gray, stages, work_size):
+        sizes.append(work_size)
+        return original(gray, stages, work_size)
+
+    monkeypatch.setattr(segment, "_segment", recorded)
+    crops = segment.segment_digits(page)
+    assert len(crops) == 2
+    assert max(sizes) <= segment.ZOOM_MAX_SIDE
 
 
 def test_component_measures_tell_a_line_from_a_blob() -> None:

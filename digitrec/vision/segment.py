@@ -49,6 +49,9 @@ SAMPLES_PER_SIDE = 2
 ZOOM_BELOW = 24
 ZOOM_TO = 48
 ZOOM_MARGIN = 2.0
+# ... unless that working copy would be longer than this: small candidates spread over the
+# whole of a 12-MP page (dust on a blank sheet) would be segmented at full size, for seconds.
+ZOOM_MAX_SIDE = 800
 # Images up to this size (longer side, px) that look clean take the fast path (clean.py): a
 # drawing sent by the page, a cropped scan. Bigger ones are photos of a page, where the fast
 # path read no better on synthetic photos than the full pipeline tuned for them.
@@ -118,7 +121,7 @@ def find_pieces(
 
     Digits found under ZOOM_BELOW px tall in the working copy, when the image itself has more
     pixels, are looked for again in the part of the image around them, at a resolution where
-    they are about ZOOM_TO px tall (`zoom`).
+    they are about ZOOM_TO px tall (`zoom`), if that part is at most ZOOM_MAX_SIDE px long then.
     """
     pieces = _segment(gray, stages, work_size)
     crops = pieces.crops
@@ -135,6 +138,8 @@ def find_pieces(
     y1 = max(c.box[1] + c.box[3] for c in crops) + margin
     region = np.asarray(gray)[y0:y1, x0:x1]
     size = min(max(region.shape[:2]), round(max(region.shape[:2]) * ZOOM_TO / height))
+    if size > ZOOM_MAX_SIDE:  # specks strewn over a page, not a small number: not worth it
+        return pieces
     again = _segment(region, None, max(size, 16))
     return again.moved(x0, y0) if again.crops else pieces
 
