@@ -49,8 +49,9 @@ MIN_INK_CONTRAST = 0.13
 THIN = 2.3
 FAINT = 0.45
 # Under this share of the sharpness of the crispest mark of at least MARK_AREA pixels (less is
-# pixel noise), a digit-sized component is shading (see stroke_like).
-RELATIVE_SHARPNESS = 0.4
+# pixel noise), a digit-sized component is shading (see stroke_like). Bands of shadow measured
+# 0.17-0.26 of the page's dust; a thin pencil digit beside bolder ones, 0.4.
+RELATIVE_SHARPNESS = 0.3
 MARK_AREA = 10
 # A blob is thicker than STROKE_OF_HEIGHT of its height plus this: a small digit's strokes are
 # thick for its size, as pen width and blur do not shrink with it.
