@@ -270,7 +270,7 @@ def report(
         "drives it over loopback with concurrent keep-alive clients (asyncio, raw HTTP/1.1) on "
         "the same machine, so server and client share the cores. Every image goes through the "
         "whole pipeline (decode, normalization, segmentation, model, JSON with the 28x28 inputs "
-        "as PNG); clean images up to 512 px (the single digits here, not the 720-px number) "
+        "as PNG); clean images up to 1024 px (the single digits and the number here) "
         "take its fast path (`digitrec/vision/clean.py`). *server CPU ms/request* is the CPU "
         "time all server processes used during the "
         "run divided by the requests served, which bounds the rate at 1000/x per free core; "
