@@ -93,8 +93,7 @@ def test_clean_scans_read_through_the_fast_path(monkeypatch) -> None:
     taken.clear()
     assert predictor.read_image(number).text == expected
     assert taken == [True]
-    # So does a wider scan of it (up to CLEAN_MAX_SIDE), and a photo-sized image goes through
-    # the full pipeline, tuned for photos, however clean.
+    # So does a wider scan of it (up to CLEAN_MAX_SIDE).
     wide = np.pad(number, ((0, 0), (0, 500)), constant_values=255)
     taken.clear()
     assert predictor.read_image(wide).text == expected
