@@ -52,7 +52,7 @@ FAINT = 0.45
 # pixel noise), a digit-sized component is shading (see stroke_like). Bands of shadow measured
 # 0.17-0.26 of the page's dust; a thin pencil digit beside bolder ones, 0.4.
 RELATIVE_SHARPNESS = 0.3
-MARK_AREA = 10
+MARK_AREA = 6
 # A blob is thicker than STROKE_OF_HEIGHT of its height plus this: a small digit's strokes are
 # thick for its size, as pen width and blur do not shrink with it.
 BLUR_PX = 2.0
