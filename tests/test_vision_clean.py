@@ -67,12 +67,15 @@ def test_clean_scans_read_through_the_fast_path(monkeypatch) -> None:
     from digitrec.models.loading import load_classifier
     from digitrec.predictor import Predictor
     from digitrec.vision import segment
+    from digitrec.vision.segment import WORK_SIZE
 
     taken: list[bool] = []
+    shapes: list[tuple[int, ...]] = []
 
     def counting(gray: np.ndarray):
         found = clean_ink(gray)
         taken.append(found is not None)
+        shapes.append(gray.shape)
         return found
 
     monkeypatch.setattr(segment, "clean_ink", counting)
@@ -98,11 +101,13 @@ def test_clean_scans_read_through_the_fast_path(monkeypatch) -> None:
     taken.clear()
     assert predictor.read_image(wide).text == expected
     assert taken == [True]
-    # A photo-sized image goes through the full pipeline, tuned for photos, however clean.
-    taken.clear()
+    # A photo-sized image goes through the full pipeline, tuned for photos, however clean: the
+    # fast path is not even tried on it (only, perhaps, on the small region around its digits
+    # when they are read again up close).
+    shapes.clear()
     big = np.pad(number, ((0, 0), (0, 1100)), constant_values=255)
     assert predictor.read_image(big).text == expected
-    assert not taken
+    assert all(shape[1] < big.shape[1] * WORK_SIZE / max(big.shape) for shape in shapes)
 
 
 def test_lines_joined_to_the_digit_are_left_to_the_full_pipeline() -> None:
