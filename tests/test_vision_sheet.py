@@ -102,6 +102,15 @@ def test_stroke_width_ignores_a_shadow_with_a_fairly_sharp_edge() -> None:
     assert stroke_width(ink, min_height=20) == pytest.approx(3, rel=0.3)
 
 
+def test_stroke_width_ignores_a_solid_patch_of_shade() -> None:
+    # A patch of shadow as crisp as the pen and larger than all the rings together: it fills
+    # its box, unlike a stroke.
+    block = np.zeros((200, 600), np.float32)
+    block[20:180, 20:100] = 0.6
+    ink = np.maximum(_rings(3), ndimage.gaussian_filter(block, 1.5))
+    assert stroke_width(ink, min_height=20) == pytest.approx(3, rel=0.3)
+
+
 def test_finely_squared_paper_goes_digits_stay() -> None:
     # Squares of 9 px, closer than a 90-px line drifts over at 6 degrees, turned by a degree;
     # rings drawn with a 3-px pen are the digits.

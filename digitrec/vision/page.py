@@ -28,6 +28,13 @@ from digitrec.vision.sheet import fill_outside, find_sheet
 # to take out shadows and the paper's mottling.
 STROKE_WINDOW = 5.0
 MIN_WINDOW = 15
+# If no stroke is found with the image-sized background window, it is looked for again with a
+# window of this share of the image's longer side.
+NARROW_WINDOW = 0.1
+# A component filling more than SOLID_FILL of its box, thinner than SOLID_THICKNESS of its
+# narrower side, is a patch (of shading), not a stroke.
+SOLID_FILL = 0.6
+SOLID_THICKNESS = 0.8
 # Lines longer than LINE_STROKES stroke widths are no writing (a digit is about 7-15 strokes
 # tall, its straight strokes shorter still), within LINE_SLOPE degrees of the image axes.
 LINE_STROKES = 30.0
@@ -60,6 +67,12 @@ def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
     factor = source.shape[0] / half.shape[0]
     first, contrast = ink_levels(half)
     stroke = stroke_width(first, min_height / factor)
+    if stroke is None:
+        # Broad shading that the image-sized window keeps may have swallowed the writing: look
+        # again with a window of a share of the image (too narrow for a digit filling it, which
+        # the first look finds).
+        window = max(MIN_WINDOW, round(NARROW_WINDOW * max(half.shape)))
+        stroke = stroke_width(ink_levels(half, window)[0], min_height / factor)
     window = round(STROKE_WINDOW * stroke * factor) if stroke else 0
     if window and window < _BACKGROUND_WINDOW * max(small.shape):
         ink, contrast = ink_levels(source, max(window, MIN_WINDOW))
@@ -161,6 +174,11 @@ def _stroke_width(ink: np.ndarray, min_height: float) -> float | None:
     parts = measure(ink, labels)
     crisp = (parts.sharpness >= MIN_EDGE_SHARPNESS) & (parts.height >= min_height)
     crisp &= parts.thickness <= STROKE_OF_HEIGHT * parts.height
+    # A patch of shading fills most of its box and is much thinner than its narrower side; a
+    # pen stroke leaves most of its box empty, or (a "1") is as thick as the box is narrow.
+    fill = parts.area / np.maximum(parts.height * parts.width, 1)
+    narrow = np.minimum(parts.height, parts.width)
+    crisp &= (fill < SOLID_FILL) | (parts.thickness >= SOLID_THICKNESS * narrow)
     if crisp.any():
         crisp &= parts.sharpness >= RELATIVE_SHARPNESS * parts.sharpness[crisp].max()
     # Nor does the lattice of squared paper, which spans the page both ways: a digit never does.
