@@ -163,11 +163,12 @@ def test_slightly_sloping_line_is_one_line() -> None:
     assert {c.line for c in crops} == {0}
 
 
-def _five(gap: int) -> np.ndarray:
-    """A pen-drawn 5 whose top bar is detached from the body by `gap` px, and a 3 beside it."""
-    image = Image.new("L", (400, 260), 0)
+def _five(gap: int, bar: int = 10, width: int = 400) -> np.ndarray:
+    """A pen-drawn 5 whose top bar (`bar` px thick) is detached from the body by `gap` px, and
+    a 3 beside it, on a page `width` px wide."""
+    image = Image.new("L", (width, 260), 0)
     draw = ImageDraw.Draw(image)
-    draw.line([(70, 50), (150, 50)], fill=255, width=10)
+    draw.line([(70, 50), (150, 50)], fill=255, width=bar)
     draw.line([(72, 50 + gap), (68, 118)], fill=255, width=10)
     draw.arc([(60, 95), (150, 205)], start=-160, end=140, fill=255, width=10)
     draw.arc([(230, 50), (310, 130)], start=-160, end=90, fill=255, width=10)
@@ -180,6 +181,16 @@ def test_detached_top_bar_of_a_five_is_one_digit() -> None:
     assert len(crops) == 2
     _, y, w, h = crops[0].box
     assert y <= 46 and y + h >= 205 and w < 110
+    assert list(_read(crops)) == [5, 3]
+
+
+def test_a_thinner_detached_bar_of_a_five_in_a_photo_is_one_digit() -> None:
+    # The bar drawn lighter, 6 px where the body is 10, on a page wide enough for the photo
+    # pipeline: a straight flat piece, but no thinner-than-a-pen ruled line's fragment.
+    crops = segment_digits(_paper(_five(gap=18, bar=6, width=1100)))
+    assert len(crops) == 2
+    _, y, w, h = crops[0].box
+    assert y <= 48 and y + h >= 205 and w < 110
     assert list(_read(crops)) == [5, 3]
 
 

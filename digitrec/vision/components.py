@@ -29,8 +29,9 @@ LINE_ASPECT = 8.0
 LINE_BREADTH = 2.0
 LINE_ANGLE = 20.0
 # ... if also thinner than this share of the page's typical pen stroke: the detached bar of a
-# 5 or a 7 is as thick as the digit's body.
-RULE_THIN = 0.75
+# 5 or a 7 is about as thick as the digit's body (a tapering one measured 0.6 of it), a ruled
+# line's fragment far thinner.
+RULE_THIN = 0.5
 # A thin straight line this many digit heights long, whole or in pieces, is no digit: the
 # paper's edge or a margin line. Pieces of one line: a few (PIECE_ASPECT) times longer than
 # thick, axes within COLLINEAR_ANGLE degrees, each centre within COLLINEAR_PX (plus the
