@@ -83,7 +83,7 @@ def _phone_report(results: dict[str, tuple[int, int, float]]) -> str:
     names = {"single": "one digit", "number": "numbers of 2-8 digits", "blank": "blank pages"}
     for kind, (hits, count, seconds) in results.items():
         rows.append(f"| {names[kind]} | {hits / count:.1%} ({hits}/{count}) | {seconds:.2f} s |")
-    return "\n".join([*rows, ""])
+    return "\n".join(["", *rows, ""])
 
 
 def _rate(right: Counter[int], total: Counter[int], key: int | None = None) -> str:
