@@ -4,9 +4,11 @@
     clean.py), or for a photo the page's ink (page.py: inside the sheet, background fitted to
     the pen's stroke width, ruled lines out) -> mask -> rule pieces and paper edges out
     (rules.py) -> pen strokes kept (components.py) -> specks out, pieces of one digit merged,
-    touching digits split, text lines (grouping.py) -> 28x28 crops
+    touching digits split, text lines, stray short lines out (grouping.py) -> 28x28 crops,
+    and of neighbouring pieces that may be one digit (joins.py), for the reader to choose
 
 Everything runs on a copy shrunk to WORK_SIZE; boxes are mapped back to the original pixels.
+Digits small in a big image are looked for again up close (find_pieces).
 Sizes are relative to the typical digit height found in the image, so the scale does not matter.
 """
 
