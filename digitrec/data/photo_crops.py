@@ -5,8 +5,9 @@ threshold artefacts), which MNIST alone does not show it.
 Photos (digitrec.data.synthetic_photos) are drawn from MNIST *training* digits only, those that
 training keeps after carving out its validation set (`GlyphSource(mnist_part="train")`), and
 without fonts, because the photo benchmark's glyphs include the same fonts. Each photo goes
-through `Predictor.preprocess` (segmentation only, no model); its crops are kept only when the
-pipeline found as many digits as were written, and then paired with the digits in order.
+through `segment_digits`, as `Predictor.preprocess` does (segmentation only, no model); its
+crops are kept only when the pipeline found as many digits as were written, and then paired
+with the digits in order.
 
     python -m digitrec.data.photo_crops --photos 6000 --seed 1000 --minutes 25
 
@@ -60,11 +61,10 @@ def harvest_crops(
     glyphs: GlyphSource | None = None,
 ) -> Harvest:
     """Crops of up to `photos` photos (kinds taken in turn), stopping after `seconds`."""
-    # Imported here: the predictor pulls in the vision stack, which the data package avoids.
-    from digitrec.predictor import Predictor
+    # Imported here: the data package does not load the vision stack at import.
+    from digitrec.vision.segment import segment_digits
 
     glyphs = glyphs or GlyphSource(mnist_part=TRAIN_PART, use_fonts=False)
-    predictor = Predictor(_NoModel())  # preprocess never calls the classifier
     images: list[np.ndarray] = []
     labels: list[int] = []
     kept: list[int] = []
@@ -72,7 +72,7 @@ def harvest_crops(
     started = time.perf_counter()
     for photo in make_set(photos, seed, kinds, glyphs):
         done += 1
-        crops = predictor.preprocess(photo.image)
+        crops = segment_digits(photo.image)
         if len(crops) == len(photo.text):
             kept.append(done - 1)
             images += [crop.image for crop in crops]
@@ -117,24 +117,6 @@ def cached_crops(
     )
     partial.replace(path)
     return path
-
-
-class _NoModel:
-    """Stands in for the classifier of a Predictor used for segmentation only."""
-
-    def __init__(self) -> None:
-        self.kind = self.architecture = "none"
-        self.classes: tuple[str, ...] = ()
-        self.metrics: dict[str, object] = {}
-
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        raise NotImplementedError("photo crops are cut without a model")
-
-    def parameter_count(self) -> int:
-        return 0
-
-    def save(self, path: Path, **extra: object) -> Path:
-        raise NotImplementedError("photo crops are cut without a model")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
