@@ -51,8 +51,9 @@ LATTICE_SPAN = 0.5
 LATTICE_LINE = 1 / 8
 # A pen's strokes on one page are about equally crisp; a component far softer-edged than the
 # crispest (under this share of its sharpness) is shading, however sharp a shadow's edge looks
-# on its own.
-RELATIVE_SHARPNESS = 0.5
+# on its own. Stricter than components.RELATIVE_SHARPNESS, which drops candidate digits: here
+# only the pen's width is measured, from the crispest strokes.
+PEN_SHARPNESS = 0.5
 
 
 def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
@@ -135,7 +136,7 @@ def _line_course(
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         inside = labels[rows, cols] == index
         values = np.where(inside, across[rows, cols], 0.0)
-        peak, strength = values.argmax(axis=0), values.max(axis=0)
+        strength = values.max(axis=0)
         floor = 0.5 * float(np.median(strength[strength > 0])) if strength.any() else 0.0
         if values.shape[0] > MANY_LINES * reach:
             ridge = (values >= ndimage.maximum_filter1d(values, 3, axis=0)) & (values > floor)
@@ -146,7 +147,7 @@ def _line_course(
         seen = strength > floor
         if np.count_nonzero(seen) < 2:
             continue
-        x = np.arange(values.shape[1])
+        x, peak = np.arange(values.shape[1]), values.argmax(axis=0)
         centre = np.interp(x, x[seen], peak[seen])
         centre = ndimage.median_filter(centre, size=max(3, size // 2), mode="nearest")
         y = np.arange(values.shape[0])[:, None]
@@ -180,7 +181,7 @@ def _stroke_width(ink: np.ndarray, min_height: float) -> float | None:
     narrow = np.minimum(parts.height, parts.width)
     crisp &= (fill < SOLID_FILL) | (parts.thickness >= SOLID_THICKNESS * narrow)
     if crisp.any():
-        crisp &= parts.sharpness >= RELATIVE_SHARPNESS * parts.sharpness[crisp].max()
+        crisp &= parts.sharpness >= PEN_SHARPNESS * parts.sharpness[crisp].max()
     # Nor does the lattice of squared paper, which spans the page both ways: a digit never does.
     crisp &= (parts.height < LATTICE_SPAN * ink.shape[0]) | (
         parts.width < LATTICE_SPAN * ink.shape[1]

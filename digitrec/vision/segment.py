@@ -172,11 +172,11 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
         image = digit_image(ink, labels, blob, rules)
         return DigitCrop(_original_box(blob.box, scale), image, line)
 
-    lines = [line for _, line in placed]
-    joins = join_candidates([blob for blob, _ in placed], lines)
+    line_of = [line for _, line in placed]
+    joins = join_candidates([blob for blob, _ in placed], line_of)
     return Pieces(
         [crop(blob, line) for blob, line in placed],
-        [CropJoin(j.first, j.last, crop(j.blob, lines[j.first])) for j in joins],
+        [CropJoin(j.first, j.last, crop(j.blob, line_of[j.first])) for j in joins],
     )
 
 
