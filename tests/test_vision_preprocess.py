@@ -14,6 +14,7 @@ from digitrec.vision.preprocess import (
     FRAME,
     center_by_mass,
     crop_to_ink,
+    dark_ink,
     fit_box,
     ink_map,
     ink_mask,
@@ -80,6 +81,25 @@ def test_ink_map_polarity() -> None:
         assert found.shape == image.shape and found.dtype == np.float32
         assert found[strokes].mean() > 0.9
         assert found[paper].max() < 0.05
+
+
+def _small_seven_beside_highlights() -> tuple[np.ndarray, np.ndarray]:
+    """(paper level, ink coverage): a 40-px '7' of 2-px strokes on a 448-px page with bright
+    soft bands of light across it, which outweigh the thin strokes at a coarse scale."""
+    size = 448
+    image = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(image).line([(200, 200), (224, 200), (206, 240)], fill=255, width=2)
+    ink = np.asarray(image, dtype=np.float32) / 255
+    cols = np.arange(size)[None, :]
+    bands = sum(np.exp(-(((cols - centre) / 30.0) ** 2)) for centre in (40, 120, 330))
+    return np.broadcast_to(0.6 + 0.3 * bands, (size, size)), ink
+
+
+def test_polarity_of_a_small_digit_among_highlights_and_shadows() -> None:
+    paper, ink = _small_seven_beside_highlights()
+    assert dark_ink(_on_paper(ink, paper))  # dark pen on paper with bright bands of light
+    # Light chalk on a dark board crossed by dark bands of shadow.
+    assert not dark_ink(1.0 - paper + 0.8 * ink)
 
 
 def test_black_on_white_equals_white_on_black() -> None:

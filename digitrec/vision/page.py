@@ -18,6 +18,7 @@ from digitrec.vision.preprocess import (
     THRESHOLD_RANGE,
     _otsu,
     _shrink,
+    dark_ink,
     ink_levels,
 )
 from digitrec.vision.rules import label
@@ -66,19 +67,21 @@ def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
     longest = max(source.shape)
     half = _shrink(source, longest // 2) if longest >= 4 * MIN_WINDOW else source
     factor = source.shape[0] / half.shape[0]
-    first, contrast = ink_levels(half)
+    # One polarity for every copy: a narrow window must not see the page differently.
+    dark = dark_ink(source)
+    first, contrast = ink_levels(half, dark=dark)
     stroke = stroke_width(first, min_height / factor)
     if stroke is None:
         # Broad shading that the image-sized window keeps may have swallowed the writing: look
         # again with a window of a share of the image (too narrow for a digit filling it, which
         # the first look finds).
         window = max(MIN_WINDOW, round(NARROW_WINDOW * max(half.shape)))
-        stroke = stroke_width(ink_levels(half, window)[0], min_height / factor)
+        stroke = stroke_width(ink_levels(half, window, dark=dark)[0], min_height / factor)
     window = round(STROKE_WINDOW * stroke * factor) if stroke else 0
     if window and window < _BACKGROUND_WINDOW * max(small.shape):
-        ink, contrast = ink_levels(source, max(window, MIN_WINDOW))
+        ink, contrast = ink_levels(source, max(window, MIN_WINDOW), dark=dark)
     else:
-        ink, contrast = ink_levels(source)
+        ink, contrast = ink_levels(source, dark=dark)
     if sheet is not None:
         ink[~sheet] = 0.0
     if stroke:
