@@ -19,7 +19,7 @@ itself rather than from fixed pixel counts:
   across than a stroke, along its course through the band, so a stroke crossing it or lying
   along it stays whole.
 
-- Neighbouring pieces on a line that could be one digit (together at most 1.4 digit heights
+- Neighbouring pieces on a line that could be one digit (together at most 1.5 digit heights
   wide, at most 0.25 apart) are also read as one; the reading is kept if its log-probability
   beats the pieces' read apart by JOIN_COST = 0.4 (vision.joins): a digit broken by a removed
   grid line or a gap in its stroke is one digit, two sure digits stay two.

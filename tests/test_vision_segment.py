@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from digitrec.vision import segment
 from digitrec.vision.components import measure
+from digitrec.vision.grouping import Blob, reading_order
 from digitrec.vision.segment import WORK_SIZE, DigitCrop, segment_digits, work_image
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
@@ -161,6 +162,17 @@ def test_slightly_sloping_line_is_one_line() -> None:
     crops = segment_digits(_paper(ink))
     _assert_found(crops, boxes, tolerance=6)
     assert {c.line for c in crops} == {0}
+
+
+def test_a_short_piece_on_a_sloping_line_joins_the_line() -> None:
+    # Digits 100 px tall, each 30 px higher than the last; a 5's detached bar to the right of
+    # the third one's body, level with the fourth's top: it shares 10 of its 30 rows with the
+    # third, all of them with the fourth, which must still follow the third on its line.
+    digits = [
+        Blob((k,), (200 - 30 * k, 100 * k + 10, 300 - 30 * k, 100 * k + 70)) for k in range(4)
+    ]
+    bar = Blob((4,), (120, 270, 150, 330))
+    assert reading_order([*digits, bar]) == [[0, 1, 2, 4, 3]]
 
 
 def _five(gap: int, bar: int = 10, width: int = 400) -> np.ndarray:

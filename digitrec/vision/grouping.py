@@ -37,6 +37,8 @@ ASPECT_RANGE = (0.5, 0.8)
 SPLIT_WINDOW = 0.35
 # Boxes on one text line overlap vertically by this share of the shorter one.
 LINE_OVERLAP = 0.4
+# Pieces shorter than this share of the typical height do not lay out lines, only join them.
+SHORT_PIECE = 0.5
 # A text line whose tallest piece is under this share of the tallest line's digit height is no
 # line of digits: a speck or fragment of the paper's edge beside a number is alone on its line.
 STRAY_LINE = 0.5
@@ -136,23 +138,60 @@ def split_wide(blob: Blob, labels: np.ndarray, aspect: float, height: float) -> 
 def reading_order(blobs: list[Blob]) -> list[list[int]]:
     """Indices grouped into text lines, top to bottom, each left to right.
 
-    Built left to right, each blob joining the line whose last blob it overlaps most in
-    height, so that a line may slope.
+    The lines are laid by the digit-sized blobs: built left to right, each joining the line
+    whose last blob it overlaps most in height, so that a line may slope. A short piece (a
+    5's detached bar, a fragment of a broken stroke) then joins the line of the digit nearest
+    to it that it overlaps: on a sloping line it may overlap the digit before it too little,
+    and must not start a line of its own that the next digit would follow.
     """
-    lines: list[list[int]] = []
-    for i in sorted(range(len(blobs)), key=lambda k: blobs[k].box[1] + blobs[k].box[3]):
-        y0, _, y1, _ = blobs[i].box
+    if not blobs:
+        return []
+    height = float(np.percentile([b.height for b in blobs], 75))
+    tall = [i for i, b in enumerate(blobs) if b.height >= SHORT_PIECE * height]
+    short = [i for i, b in enumerate(blobs) if b.height < SHORT_PIECE * height]
+    lines = _chain(blobs, tall)
+    alone = []
+    for i in short:
         best, best_overlap = None, LINE_OVERLAP
         for members in lines:
-            ly0, _, ly1, _ = blobs[members[-1]].box
-            overlap = (min(y1, ly1) - max(y0, ly0)) / min(y1 - y0, ly1 - ly0)
+            nearest = min(members, key=lambda k: abs(_centre_x(blobs[k]) - _centre_x(blobs[i])))
+            overlap = _height_overlap(blobs[i], blobs[nearest])
+            if overlap >= best_overlap:
+                best, best_overlap = members, overlap
+        if best is None:
+            alone.append(i)
+        else:
+            best.append(i)
+            best.sort(key=lambda k: _centre_x(blobs[k]))
+    lines += _chain(blobs, alone)
+    return sorted(lines, key=lambda m: np.mean([blobs[k].box[0] + blobs[k].box[2] for k in m]))
+
+
+def _chain(blobs: list[Blob], chosen: list[int]) -> list[list[int]]:
+    """The `chosen` blobs in lines, left to right, each joining the line whose last blob it
+    overlaps most in height (at least LINE_OVERLAP), or starting one."""
+    lines: list[list[int]] = []
+    for i in sorted(chosen, key=lambda k: _centre_x(blobs[k])):
+        best, best_overlap = None, LINE_OVERLAP
+        for members in lines:
+            overlap = _height_overlap(blobs[i], blobs[members[-1]])
             if overlap >= best_overlap:
                 best, best_overlap = members, overlap
         if best is None:
             lines.append([i])
         else:
             best.append(i)
-    return sorted(lines, key=lambda m: np.mean([blobs[k].box[0] + blobs[k].box[2] for k in m]))
+    return lines
+
+
+def _centre_x(blob: Blob) -> float:
+    return (blob.box[1] + blob.box[3]) / 2
+
+
+def _height_overlap(a: Blob, b: Blob) -> float:
+    """The rows two blobs share, as a share of the shorter one's height."""
+    shared = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
+    return shared / max(1, min(a.height, b.height))
 
 
 def without_stray_lines(blobs: list[Blob], lines: list[list[int]]) -> list[list[int]]:
