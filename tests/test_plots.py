@@ -37,7 +37,7 @@ def history_row(epoch: int, with_val: bool = True) -> dict[str, float]:
 
 
 def test_import_does_not_load_pyplot() -> None:
-    # pyplot's global figure registry is exactly what plots.py avoids; it must not sneak in.
+    # pyplot's global figure registry is exactly what digitrec.plots avoids; it must not sneak in.
     if "matplotlib.pyplot" in sys.modules:
         pytest.skip("another test module imported pyplot already")
     assert "matplotlib.pyplot" not in sys.modules

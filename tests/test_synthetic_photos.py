@@ -49,13 +49,13 @@ def test_photos_are_well_formed(photos) -> None:
 def test_boxes_hold_all_the_ink(monkeypatch, mnist_glyphs, photos) -> None:
     """Against the same scenes drawn with invisible ink, every box holds ink in the expected
     polarity (dark on paper, light on boards), and no ink lies outside the boxes."""
-    ink = synthetic_photos._ink
+    ink = synthetic_photos.pick_ink
 
     def invisible_ink(rng, board):  # draws the same random numbers, so the scene is identical
         color, _, grainy = ink(rng, board)
         return color, 0.0, grainy
 
-    monkeypatch.setattr(synthetic_photos, "_ink", invisible_ink)
+    monkeypatch.setattr(synthetic_photos, "pick_ink", invisible_ink)
     for photo, paper in zip(photos, make_set(COUNT, seed=11, glyphs=mnist_glyphs), strict=True):
         change = photo.image.astype(np.int16) - paper.image
         darker = change.mean(axis=2) < 0

@@ -1,60 +1,15 @@
-"""Pictures of a training run: learning curves, confusion matrix, worst errors, leaderboard.
-
-Every function renders with matplotlib's object API on an Agg canvas and writes one PNG.
-pyplot is never imported: its global figure registry would keep figures alive (a leak in a
-long-running server) and its backend selection can try to open a window on a desktop.
-"""
+"""What a model gets wrong: the confusion matrix and a gallery of misclassified digits."""
 
 import math
-import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap, LogNorm
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-__all__ = ["plot_confusion", "plot_curves", "plot_errors", "plot_leaderboard"]
-
-PathArg = str | os.PathLike[str]
-
-_DPI = 100
-_TRAIN_COLOR = "tab:blue"
-_VAL_COLOR = "tab:orange"
-
-
-def _target(path: PathArg) -> Path:
-    """Check the destination before drawing anything, so a typo fails fast and clearly."""
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"folder does not exist: {target.parent}")
-    return target
-
-
-@contextmanager
-def _figure(figsize: tuple[float, float], *, constrained: bool = True) -> Iterator[Figure]:
-    """A figure on its own Agg canvas, emptied on exit.
-
-    Clearing drops the artists (and the image arrays they hold) right away instead of waiting
-    for the cyclic garbage collector to notice the figure <-> canvas <-> axes cycle.
-    """
-    fig = Figure(figsize=figsize, dpi=_DPI, layout="constrained" if constrained else None)
-    FigureCanvasAgg(fig)
-    try:
-        yield fig
-    finally:
-        fig.clear()
-
-
-def _save(fig: Figure, target: Path) -> Path:
-    # format="png" explicitly: the suffix of `path` must not change what gets written.
-    fig.savefig(target, format="png", dpi=_DPI)
-    return target
+from digitrec.plots.canvas import PathArg, _figure, _save, _target
 
 
 def _class_names(count: int, class_names: Sequence[str] | None) -> list[str]:
@@ -64,84 +19,6 @@ def _class_names(count: int, class_names: Sequence[str] | None) -> list[str]:
     if len(names) != count:
         raise ValueError(f"expected {count} class names, got {len(names)}")
     return names
-
-
-def _legend_if_any(ax: Axes) -> None:
-    # ax.legend() with nothing labelled emits a warning and draws an empty box.
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-
-
-# --------------------------------------------------------------------------- curves
-
-
-def _column(history: Sequence[Mapping[str, float]], key: str) -> np.ndarray:
-    """One metric over epochs; missing or None becomes NaN so matplotlib leaves a gap."""
-    values = []
-    for row in history:
-        value = row.get(key)
-        values.append(math.nan if value is None else float(value))
-    return np.asarray(values, dtype=float)
-
-
-def plot_curves(history: Sequence[Mapping[str, float]], path: PathArg) -> Path:
-    """Loss and accuracy per epoch, train vs validation, side by side.
-
-    `history` has one row per epoch with `epoch`, `train_loss`, `train_acc`, `val_loss` and
-    `val_acc` (accuracies as fractions). Validation values may be missing or NaN.
-    """
-    target = _target(path)
-    if len(history) == 0:
-        raise ValueError("history is empty: nothing to plot")
-
-    epochs = _column(history, "epoch")
-    # A row without an epoch number is placed where its position says it belongs.
-    epochs = np.where(np.isfinite(epochs), epochs, np.arange(1, len(history) + 1))
-    # Markers keep a single epoch (or a lone value between gaps) visible; shrink them for
-    # long runs where they would merge into a thick line.
-    marker_size = 4.0 if len(history) <= 50 else 2.0
-
-    with _figure((11.0, 4.2)) as fig:
-        loss_ax, acc_ax = fig.subplots(1, 2)
-        panels = (
-            (loss_ax, "loss", 1.0),
-            (acc_ax, "acc", 100.0),
-        )
-        for ax, metric, scale in panels:
-            for split, label, color in (
-                ("train", "train", _TRAIN_COLOR),
-                ("val", "validation", _VAL_COLOR),
-            ):
-                values = _column(history, f"{split}_{metric}") * scale
-                if not np.isfinite(values).any():
-                    continue  # e.g. no validation set: leave it out of the legend too
-                ax.plot(
-                    epochs, values, marker="o", markersize=marker_size, color=color, label=label
-                )
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.grid(True, alpha=0.3)
-            _legend_if_any(ax)
-            if epochs.min() == epochs.max():
-                # The integer locator wants two ticks and falls back to fractional ones when
-                # the range holds only one integer, so pin the single epoch's tick by hand.
-                ax.set_xlim(epochs[0] - 0.5, epochs[0] + 0.5)
-                ax.set_xticks([epochs[0]])
-
-        loss_ax.set_title("loss")
-        loss_ax.set_ylabel("loss")
-
-        acc_ax.set_ylabel("accuracy")
-        acc_ax.yaxis.set_major_formatter(PercentFormatter(xmax=100))
-        val_acc = _column(history, "val_acc")
-        if np.isfinite(val_acc).any():
-            best = int(np.nanargmax(val_acc))
-            acc_ax.set_title(
-                f"accuracy (best validation {val_acc[best]:.2%} at epoch {epochs[best]:g})"
-            )
-        else:
-            acc_ax.set_title("accuracy")
-        return _save(fig, target)
 
 
 # --------------------------------------------------------------------------- confusion
@@ -336,69 +213,4 @@ def plot_errors(
                 f"true {name(true_labels[index])} → {name(predicted_labels[index])} ({conf_text})",
                 fontsize=8,
             )
-        return _save(fig, target)
-
-
-# --------------------------------------------------------------------------- leaderboard
-
-
-def _axis_limits(values: np.ndarray) -> tuple[float, float]:
-    """A zoomed x range in percent so that 97% vs 99% is a visible difference.
-
-    The left edge sits below the worst model by half the spread (at least half a point), the
-    right edge leaves a quarter of the range free for the value labels.
-    """
-    low, high = float(values.min()), float(values.max())
-    spread = max(high - low, 1.0)
-    left = max(0.0, low - 0.5 * spread)
-    right = high + 0.25 * (high - left)
-    return left, right
-
-
-def plot_leaderboard(
-    rows: Sequence[Mapping[str, object]], path: PathArg, metric: str = "accuracy"
-) -> Path:
-    """Horizontal bars comparing models on `metric` (a fraction, shown in %), best on top."""
-    target = _target(path)
-    if len(rows) == 0:
-        raise ValueError("no models to compare")
-    models: list[str] = []
-    scores: list[float] = []
-    for row in rows:
-        if "model" not in row:
-            raise ValueError(f"leaderboard row without a 'model': {dict(row)}")
-        model = str(row["model"])
-        value = row.get(metric)
-        try:
-            score = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError(f"model {model!r} has no numeric {metric!r}: {value!r}") from None
-        if not 0.0 <= score <= 1.0:
-            raise ValueError(f"model {model!r}: {metric} must be a fraction 0..1, got {score}")
-        models.append(model)
-        scores.append(score)
-
-    # Stable sort: models with equal scores stay in the order the caller listed them.
-    order = sorted(range(len(models)), key=lambda i: -scores[i])
-    names = [models[i] for i in order]
-    percents = np.array([scores[i] * 100.0 for i in order])
-    left, right = _axis_limits(percents)
-
-    with _figure((7.5, 0.45 * len(names) + 1.4)) as fig:
-        ax = fig.subplots()
-        colors = ["tab:green"] + ["tab:blue"] * (len(names) - 1)
-        # Bars start at 0 and are cut by the zoomed axis; only their ends carry information.
-        bars = ax.barh(range(len(names)), percents, color=colors, height=0.6)
-        ax.bar_label(bars, labels=[f"{p:.2f}%" for p in percents], padding=3, fontsize=9)
-        ax.set_yticks(range(len(names)), labels=names)
-        ax.invert_yaxis()  # barh puts the first bar at the bottom; best belongs on top
-        ax.set_xlim(left, right)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
-        # The space right of 100% only holds labels; a "101%" tick would be nonsense.
-        ax.set_xticks([t for t in ax.get_xticks() if left <= t <= min(right, 100.0)])
-        ax.xaxis.set_major_formatter(PercentFormatter(xmax=100))
-        ax.set_xlabel(f"{metric} (axis zoomed)" if left > 0 else metric)
-        ax.set_title(f"models by {metric}")
-        ax.grid(True, axis="x", alpha=0.3)
-        ax.set_axisbelow(True)
         return _save(fig, target)
