@@ -60,3 +60,31 @@ def test_cache_is_made_once_per_parameters(tmp_path: Path, monkeypatch) -> None:
     with np.load(first) as data:
         assert data["labels"].tolist() == [4, 2] and data["images"].dtype == np.uint8
         assert tuple(data["holdout"]) == photo_crops.HOLDOUT
+
+
+def test_harvests_merge_into_one_training_file(tmp_path: Path) -> None:
+    def harvest(name: str, labels: list[int], holdout: tuple[int, int]) -> Path:
+        path = tmp_path / name
+        images = np.stack([np.full((28, 28), label, np.uint8) for label in labels])
+        np.savez_compressed(
+            path,
+            images=images,
+            labels=np.array(labels, np.int64),
+            holdout=np.array(holdout, np.int64),
+            photos=len(labels) + 1,
+            kept=len(labels),
+            seconds=2.0,
+            params='{"seed": 1}',
+        )
+        return path
+
+    first, second = harvest("a.npz", [3, 1], (5000, 0)), harvest("b.npz", [4], (5000, 0))
+    merged = tmp_path / "ab.npz"
+    assert photo_crops.merge_crops([first, second], merged) == 3
+    with np.load(merged) as data:
+        assert list(data["labels"]) == [3, 1, 4]
+        assert [int(image[0, 0]) for image in data["images"]] == [3, 1, 4]
+        assert tuple(data["holdout"]) == (5000, 0) and int(data["photos"]) == 5
+    other = harvest("c.npz", [2], (5000, 1))
+    with pytest.raises(ValueError, match="validation carvings"):
+        photo_crops.merge_crops([first, other], tmp_path / "bad.npz")

@@ -14,7 +14,10 @@ with the digits in order.
 writes `runs/cache/photo-crops-<key>.npz` (uint8 `images` (N, 28, 28), int64 `labels`, and
 `holdout`, the validation carving the glyphs avoided), which `digitrec train --extra-data`
 takes. Photo i depends only on (seed, i), so a harvest stopped by its time limit after k
-photos holds exactly what `--photos k` gives.
+photos holds exactly what `--photos k` gives. Harvests of different seeds (made one per core,
+at the same time) become one training file with
+
+    python -m digitrec.data.photo_crops --merge A.npz B.npz --output AB.npz
 """
 
 from __future__ import annotations
@@ -119,6 +122,35 @@ def cached_crops(
     return path
 
 
+def merge_crops(sources: Sequence[Path], output: Path) -> int:
+    """Concatenate harvests into one .npz (written whole, then renamed); returns its crop count.
+    They must avoid the same validation carving, or the merged file could not say which."""
+    images, labels, holdouts, photos, kept, seconds, params = [], [], set(), 0, 0, 0.0, []
+    for source in sources:
+        with np.load(source, allow_pickle=False) as data:
+            images.append(data["images"])
+            labels.append(data["labels"])
+            holdouts.add(tuple(int(v) for v in data["holdout"]))
+            photos, kept = photos + int(data["photos"]), kept + int(data["kept"])
+            seconds += float(data["seconds"])
+            params.append(str(data["params"]))
+    if len(holdouts) != 1:
+        raise ValueError(f"the harvests avoid different validation carvings: {sorted(holdouts)}")
+    partial = output.with_suffix(".part.npz")
+    np.savez_compressed(
+        partial,
+        images=np.concatenate(images),
+        labels=np.concatenate(labels),
+        holdout=np.array(holdouts.pop(), np.int64),
+        photos=photos,
+        kept=kept,
+        seconds=seconds,
+        params=json.dumps([json.loads(p) for p in params]),
+    )
+    partial.replace(output)
+    return sum(len(part) for part in labels)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Harvest labelled pipeline crops of photos.")
     parser.add_argument("--photos", type=int, default=6000, help="photos to generate at most")
@@ -126,8 +158,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
     parser.add_argument("--kinds", default=",".join(KINDS), help="photo kinds, taken in turn")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    parser.add_argument("--merge", type=Path, nargs="+", help="harvest files to concatenate")
+    parser.add_argument("--output", type=Path, help="where --merge writes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.merge:
+        if args.output is None:
+            parser.error("--merge needs --output")
+        print(f"{args.output}: {merge_crops(args.merge, args.output)} crops")
+        return
     kinds = tuple(args.kinds.split(","))
     path = cached_crops(
         args.photos, args.seed, kinds=kinds, minutes=args.minutes, cache_dir=args.cache_dir
