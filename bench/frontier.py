@@ -145,14 +145,6 @@ def frontier_benchmark(runs_dir: Path, reuse: bool = False) -> str:
     records.append(ensemble_record(runs_dir, splits))
     chart = Path("bench/results/frontier.png")
     plot_curves(records, chart)
-    models = {
-        "default (shipped)": Path("default"),
-        "fast": runs_dir / "frontier" / "fast",
-        "best-s0": runs_dir / "frontier" / "best-s0",
-        "ensemble": runs_dir / "frontier" / "ensemble",
-    }
-    from bench.inference import inference_table, quantization_table
-
     return "\n".join(
         [
             "## The frontier: tutorial vs fast vs best vs ensemble",
@@ -166,14 +158,6 @@ def frontier_benchmark(runs_dir: Path, reuse: bool = False) -> str:
             "",
             *_provenance(records),
             f"![test accuracy against training seconds]({chart.as_posix()})",
-            "",
-            "### Inference (10,000 test digits; batch 1 is the median of single-digit calls)",
-            "",
-            inference_table(models, splits),
-            "",
-            "### int8 quantization (onnxruntime, on the ONNX export)",
-            "",
-            quantization_table({k: models[k] for k in ("default (shipped)", "best-s0")}, splits),
             "",
         ]
     )

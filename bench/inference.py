@@ -1,5 +1,6 @@
-"""Inference speed: torch eager against onnxruntime, in batches and one digit at a time, and
-what int8 quantization of the ONNX export does to accuracy and speed."""
+"""Inference speed of the shipped models (digitrec/pretrained): torch eager against
+onnxruntime, in batches and one digit at a time, and what int8 quantization of the ONNX export
+does to accuracy and speed."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.datasets import DataSplits
+from digitrec.data.datasets import DataSplits, load_splits
 from digitrec.export import OnnxClassifier, export_onnx
 from digitrec.models.classifier import TorchClassifier
 from digitrec.models.loading import load_classifier
 
+# The shipped models, by the names `digitrec predict --model` takes.
+SHIPPED = ("default", "small", "best", "ensemble")
 SINGLE_CALLS = 500  # batch-1 latency: the median over this many calls
 CALIBRATION_DIGITS = 1000  # training digits that set the int8 activation ranges
 
@@ -38,6 +41,27 @@ def single_latency_ms(predict: Callable[[np.ndarray], np.ndarray], images: np.nd
         predict(one)
         times.append(time.perf_counter() - started)
     return 1000 * statistics.median(times)
+
+
+def inference_benchmark(runs_dir: Path) -> str:
+    del runs_dir  # nothing is trained: the shipped models are measured
+    splits = load_splits("mnist")
+    models = {name: Path(name) for name in SHIPPED}
+    return "\n".join(
+        [
+            "## Inference: the shipped models",
+            "",
+            "The models in `digitrec/pretrained` on the 10,000 MNIST test digits; batch 1 is the "
+            "median of single-digit calls.",
+            "",
+            inference_table(models, splits),
+            "",
+            "### int8 quantization (onnxruntime, on the ONNX export)",
+            "",
+            quantization_table({name: models[name] for name in ("default", "best")}, splits),
+            "",
+        ]
+    )
 
 
 def inference_table(models: dict[str, Path], splits: DataSplits) -> str:

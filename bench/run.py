@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from bench.frontier import frontier_benchmark
+from bench.inference import inference_benchmark
 from bench.load import load_benchmark
 from bench.photos import photo_benchmark
 from bench.training import leaderboard, tutorial_recipes
@@ -29,6 +30,7 @@ RESULTS = Path("bench/results")
 # tutorial table reads the runs the leaderboard trained.
 BENCHMARKS: dict[str, Callable[..., str]] = {
     "frontier": frontier_benchmark,
+    "inference": inference_benchmark,
     "leaderboard": leaderboard,
     "tutorials": tutorial_recipes,
     "photos": photo_benchmark,
