@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from digitrec.models.classifier import Classifier
+from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
 from digitrec.vision.joins import choose_segments
 from digitrec.vision.preprocess import normalize_digit
@@ -143,6 +144,17 @@ class Predictor:
         *,
         single: bool = False,
         stages: dict[str, np.ndarray] | None = None,
+    ) -> Reading:
+        """What `image` reads; `stages`, if given, receives a picture of each step (see
+        vision.debug), ending with the digits read in their boxes."""
+        reading = self._read(image, single=single, stages=stages)
+        if stages is not None:
+            boxes = [digit.box for digit in reading.digits if digit.box is not None]
+            stages["digits"] = draw_readings(image, boxes, [d.digit for d in reading.digits])
+        return reading
+
+    def _read(
+        self, image: np.ndarray, *, single: bool, stages: dict[str, np.ndarray] | None
     ) -> Reading:
         pieces = self._pieces(image, single=single, stages=stages)
         if not pieces.crops:

@@ -104,8 +104,14 @@ def test_cli_debug_writes_every_stage(tmp_path, numbers, capsys):
     image.write_bytes(_png(numbers[1][0]))
     assert main(["predict", "--debug", str(tmp_path / "debug"), str(image)]) == 0
     written = sorted(path.name for path in (tmp_path / "debug").iterdir())
-    for stage in ("input", "ink", "mask", "boxes", "model-inputs"):
+    for stage in ("input", "ink", "mask", "boxes", "digits", "model-inputs"):
         assert any(stage in name for name in written), (stage, written)
+    # The digits read, in their final boxes on the input: one box's outline per digit.
+    digits = np.asarray(Image.open(next((tmp_path / "debug").glob("*-digits.png"))))
+    red = (digits[..., 0] > 200) & (digits[..., 1] < 60) & (digits[..., 2] < 60)
+    assert digits.shape[:2] == numbers[1][0].shape[:2]
+    columns = np.flatnonzero(red.any(axis=0))
+    assert columns.size and 1 + np.count_nonzero(np.diff(columns) > 1) >= len(numbers[1][1])
     strip = Image.open(next((tmp_path / "debug").glob("*model-inputs.png")))
     assert strip.height == 28 * 4 and strip.width >= 28 * 4 * len(numbers[1][1])
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from digitrec.errors import DigitrecError
 
 _CROP_SCALE = 4  # the 28x28 inputs are shown 4x enlarged, side by side
 _MAX_SIDE = 2000  # big photos are shrunk for the debug pictures only
+_BOX_COLOUR = (230, 30, 30)
 
 
 def _to_pil(array: np.ndarray) -> Image.Image:
@@ -23,6 +24,22 @@ def _to_pil(array: np.ndarray) -> Image.Image:
     if max(image.size) > _MAX_SIDE:
         image.thumbnail((_MAX_SIDE, _MAX_SIDE))
     return image
+
+
+def draw_readings(
+    image: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]
+) -> np.ndarray:
+    """The input (shrunk to at most _MAX_SIDE) with each digit's final box (x, y, w, h in the
+    input) and its label: what was read, after pieces were joined and small digits re-read."""
+    picture = _to_pil(image).convert("RGB")
+    scale = picture.width / np.shape(image)[1]
+    draw = ImageDraw.Draw(picture)
+    width = max(2, round(max(picture.size) / 400))
+    for (x, y, w, h), text in zip(boxes, labels, strict=True):
+        corners = [round(v * scale) for v in (x, y, x + w, y + h)]
+        draw.rectangle(corners, outline=_BOX_COLOUR, width=width)
+        draw.text((corners[0], max(0, corners[1] - 12)), text, fill=_BOX_COLOUR)
+    return np.asarray(picture)
 
 
 def crops_strip(inputs: list[np.ndarray]) -> np.ndarray:
