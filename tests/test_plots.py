@@ -13,6 +13,8 @@ import pytest
 from PIL import Image
 
 from digitrec import plots
+from digitrec.plots.mistakes import _most_confident
+from digitrec.plots.scores import _axis_limits
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -144,7 +146,7 @@ def test_errors_more_than_max_items(tmp_path: Path) -> None:
 
 def test_most_confident_orders_and_caps() -> None:
     confidence = np.array([0.2, math.nan, 0.9, 0.5, 0.9])
-    order = plots._most_confident(confidence, 4)
+    order = _most_confident(confidence, 4)
     # Most confident first, ties in input order, NaN last (and here cut off).
     assert order.tolist() == [2, 4, 3, 0]
 
@@ -196,7 +198,7 @@ def test_leaderboard_rejects_bad_rows(tmp_path: Path, rows: list[dict], message:
 
 
 def test_axis_limits_zoom_in() -> None:
-    left, right = plots._axis_limits(np.array([97.0, 99.0]))
+    left, right = _axis_limits(np.array([97.0, 99.0]))
     # Zoomed: the axis does not start at 0, and both bars plus their labels fit.
     assert 90.0 < left < 97.0
     assert right > 99.0

@@ -8,11 +8,7 @@ canvas.py holds that shared drawing and saving; scores.py draws how well models 
 per epoch, the leaderboard) and mistakes.py what they get wrong (confusion matrix, errors).
 """
 
-# `name as name` re-exports a name: PathArg as before the split, two helpers for their tests.
-from digitrec.plots.canvas import PathArg as PathArg
-from digitrec.plots.mistakes import _most_confident as _most_confident
 from digitrec.plots.mistakes import plot_confusion, plot_errors
-from digitrec.plots.scores import _axis_limits as _axis_limits
 from digitrec.plots.scores import plot_curves, plot_leaderboard
 
 __all__ = ["plot_confusion", "plot_curves", "plot_errors", "plot_leaderboard"]

@@ -14,7 +14,7 @@ PathArg = str | os.PathLike[str]
 _DPI = 100
 
 
-def _target(path: PathArg) -> Path:
+def checked_target(path: PathArg) -> Path:
     """Check the destination before drawing anything, so a typo fails fast and clearly."""
     target = Path(path)
     if not target.parent.is_dir():
@@ -23,7 +23,7 @@ def _target(path: PathArg) -> Path:
 
 
 @contextmanager
-def _figure(figsize: tuple[float, float], *, constrained: bool = True) -> Iterator[Figure]:
+def new_figure(figsize: tuple[float, float], *, constrained: bool = True) -> Iterator[Figure]:
     """A figure on its own Agg canvas, emptied on exit.
 
     Clearing drops the artists (and the image arrays they hold) right away instead of waiting
@@ -37,7 +37,7 @@ def _figure(figsize: tuple[float, float], *, constrained: bool = True) -> Iterat
         fig.clear()
 
 
-def _save(fig: Figure, target: Path) -> Path:
+def save_png(fig: Figure, target: Path) -> Path:
     # format="png" explicitly: the suffix of `path` must not change what gets written.
     fig.savefig(target, format="png", dpi=_DPI)
     return target

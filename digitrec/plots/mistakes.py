@@ -9,7 +9,7 @@ from matplotlib import colormaps
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from digitrec.plots.canvas import PathArg, _figure, _save, _target
+from digitrec.plots.canvas import PathArg, checked_target, new_figure, save_png
 
 
 def _class_names(count: int, class_names: Sequence[str] | None) -> list[str]:
@@ -36,7 +36,7 @@ def plot_confusion(
     Colour is the fraction of each true class on a log scale: with ~1000 correct per class a
     linear scale paints every error white, while a log scale tells 1 error from 20 apart.
     """
-    target = _target(path)
+    target = checked_target(path)
     counts = np.asarray(confusion, dtype=float)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] == 0:
         raise ValueError(f"confusion must be a non-empty KxK matrix, got shape {counts.shape}")
@@ -74,7 +74,7 @@ def plot_confusion(
     # an image of tens of thousands of pixels.
     side = min(0.6 * k + 2.0, 24.0)
     font_size = max(4.0, min(9.0, 100.0 / k))
-    with _figure((side + 1.2, side)) as fig:
+    with new_figure((side + 1.2, side)) as fig:
         ax = fig.subplots()
         image = ax.imshow(shown, cmap=cmap, norm=norm, interpolation="nearest")
         colorbar = fig.colorbar(image, ax=ax, shrink=0.8)
@@ -108,7 +108,7 @@ def plot_confusion(
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(title)
-        return _save(fig, target)
+        return save_png(fig, target)
 
 
 # --------------------------------------------------------------------------- errors
@@ -147,7 +147,7 @@ def plot_errors(
     true and predicted labels and the confidence (0..1) of each wrong prediction. Digits are
     drawn dark on white, like ink on paper. With no errors the PNG just says so.
     """
-    target = _target(path)
+    target = checked_target(path)
     if max_items < 1:
         raise ValueError(f"max_items must be at least 1, got {max_items}")
     true_labels = np.asarray(true).astype(int).ravel()
@@ -162,11 +162,11 @@ def plot_errors(
         )
 
     if count == 0:
-        with _figure((4.0, 2.0)) as fig:
+        with new_figure((4.0, 2.0)) as fig:
             ax = fig.subplots()
             ax.axis("off")
             ax.text(0.5, 0.5, "no errors", ha="center", va="center", fontsize=16)
-            return _save(fig, target)
+            return save_png(fig, target)
 
     pixels = _error_images(images)
     if class_names is None:
@@ -197,7 +197,7 @@ def plot_errors(
     cell_w, cell_h = 1.35, 1.5
     height = rows * cell_h + header_in
     # A minimum width keeps the heading readable above a single digit.
-    with _figure((max(cols * cell_w, 3.0), height), constrained=False) as fig:
+    with new_figure((max(cols * cell_w, 3.0), height), constrained=False) as fig:
         axes = fig.subplots(rows, cols, squeeze=False)
         fig.subplots_adjust(
             left=0.02, right=0.98, bottom=0.02, top=1 - header_in / height, wspace=0.1, hspace=0.35
@@ -213,4 +213,4 @@ def plot_errors(
                 f"true {name(true_labels[index])} → {name(predicted_labels[index])} ({conf_text})",
                 fontsize=8,
             )
-        return _save(fig, target)
+        return save_png(fig, target)

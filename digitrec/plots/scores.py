@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from digitrec.plots.canvas import PathArg, _figure, _save, _target
+from digitrec.plots.canvas import PathArg, checked_target, new_figure, save_png
 
 _TRAIN_COLOR = "tab:blue"
 _VAL_COLOR = "tab:orange"
@@ -38,7 +38,7 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: PathArg) -> Path:
     `history` has one row per epoch with `epoch`, `train_loss`, `train_acc`, `val_loss` and
     `val_acc` (accuracies as fractions). Validation values may be missing or NaN.
     """
-    target = _target(path)
+    target = checked_target(path)
     if len(history) == 0:
         raise ValueError("history is empty: nothing to plot")
 
@@ -49,7 +49,7 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: PathArg) -> Path:
     # long runs where they would merge into a thick line.
     marker_size = 4.0 if len(history) <= 50 else 2.0
 
-    with _figure((11.0, 4.2)) as fig:
+    with new_figure((11.0, 4.2)) as fig:
         loss_ax, acc_ax = fig.subplots(1, 2)
         panels = (
             (loss_ax, "loss", 1.0),
@@ -89,7 +89,7 @@ def plot_curves(history: Sequence[Mapping[str, float]], path: PathArg) -> Path:
             )
         else:
             acc_ax.set_title("accuracy")
-        return _save(fig, target)
+        return save_png(fig, target)
 
 
 # --------------------------------------------------------------------------- leaderboard
@@ -112,7 +112,7 @@ def plot_leaderboard(
     rows: Sequence[Mapping[str, object]], path: PathArg, metric: str = "accuracy"
 ) -> Path:
     """Horizontal bars comparing models on `metric` (a fraction, shown in %), best on top."""
-    target = _target(path)
+    target = checked_target(path)
     if len(rows) == 0:
         raise ValueError("no models to compare")
     models: list[str] = []
@@ -137,7 +137,7 @@ def plot_leaderboard(
     percents = np.array([scores[i] * 100.0 for i in order])
     left, right = _axis_limits(percents)
 
-    with _figure((7.5, 0.45 * len(names) + 1.4)) as fig:
+    with new_figure((7.5, 0.45 * len(names) + 1.4)) as fig:
         ax = fig.subplots()
         colors = ["tab:green"] + ["tab:blue"] * (len(names) - 1)
         # Bars start at 0 and are cut by the zoomed axis; only their ends carry information.
@@ -154,4 +154,4 @@ def plot_leaderboard(
         ax.set_title(f"models by {metric}")
         ax.grid(True, axis="x", alpha=0.3)
         ax.set_axisbelow(True)
-        return _save(fig, target)
+        return save_png(fig, target)
