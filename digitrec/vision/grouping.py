@@ -152,12 +152,7 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     lines = _chain(blobs, tall)
     alone = []
     for i in short:
-        best, best_overlap = None, LINE_OVERLAP
-        for members in lines:
-            nearest = min(members, key=lambda k: abs(_centre_x(blobs[k]) - _centre_x(blobs[i])))
-            overlap = _height_overlap(blobs[i], blobs[nearest])
-            if overlap >= best_overlap:
-                best, best_overlap = members, overlap
+        best = _best_line(blobs, i, lines, nearest=True)
         if best is None:
             alone.append(i)
         else:
@@ -172,16 +167,30 @@ def _chain(blobs: list[Blob], chosen: list[int]) -> list[list[int]]:
     overlaps most in height (at least LINE_OVERLAP), or starting one."""
     lines: list[list[int]] = []
     for i in sorted(chosen, key=lambda k: _centre_x(blobs[k])):
-        best, best_overlap = None, LINE_OVERLAP
-        for members in lines:
-            overlap = _height_overlap(blobs[i], blobs[members[-1]])
-            if overlap >= best_overlap:
-                best, best_overlap = members, overlap
+        best = _best_line(blobs, i, lines, nearest=False)
         if best is None:
             lines.append([i])
         else:
             best.append(i)
     return lines
+
+
+def _best_line(
+    blobs: list[Blob], i: int, lines: list[list[int]], *, nearest: bool
+) -> list[int] | None:
+    """The line that blob i overlaps most in height (at least LINE_OVERLAP), compared with
+    each line's last blob, or with its blob nearest to i across (`nearest`)."""
+    centre = _centre_x(blobs[i])
+    best, best_overlap = None, LINE_OVERLAP
+    for members in lines:
+        if nearest:
+            other = min(members, key=lambda k: abs(_centre_x(blobs[k]) - centre))
+        else:
+            other = members[-1]
+        overlap = _height_overlap(blobs[i], blobs[other])
+        if overlap >= best_overlap:
+            best, best_overlap = members, overlap
+    return best
 
 
 def _centre_x(blob: Blob) -> float:
