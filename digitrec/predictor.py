@@ -149,8 +149,8 @@ class Predictor:
         vision.debug), ending with the digits read in their boxes."""
         reading = self._read(image, single=single, stages=stages)
         if stages is not None:
-            boxes = [digit.box for digit in reading.digits if digit.box is not None]
-            stages["digits"] = draw_readings(image, boxes, [d.digit for d in reading.digits])
+            boxes = [(d.box, d.digit) for d in reading.digits if d.box is not None]
+            stages["digits"] = draw_readings(image, boxes)
         return reading
 
     def _read(

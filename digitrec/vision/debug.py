@@ -27,7 +27,7 @@ def _to_pil(array: np.ndarray) -> Image.Image:
 
 
 def draw_readings(
-    image: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]
+    image: np.ndarray, readings: list[tuple[tuple[int, int, int, int], str]]
 ) -> np.ndarray:
     """The input (shrunk to at most _MAX_SIDE) with each digit's final box (x, y, w, h in the
     input) and its label: what was read, after pieces were joined and small digits re-read."""
@@ -35,7 +35,7 @@ def draw_readings(
     scale = picture.width / np.shape(image)[1]
     draw = ImageDraw.Draw(picture)
     width = max(2, round(max(picture.size) / 400))
-    for (x, y, w, h), text in zip(boxes, labels, strict=True):
+    for (x, y, w, h), text in readings:
         corners = [round(v * scale) for v in (x, y, x + w, y + h)]
         draw.rectangle(corners, outline=_BOX_COLOUR, width=width)
         draw.text((corners[0], max(0, corners[1] - 12)), text, fill=_BOX_COLOUR)
