@@ -90,7 +90,7 @@ def ink_levels(
     if min(g.shape) < 2:
         return np.zeros_like(g), 0.0
     if dark is None:
-        dark = dark_ink(g)
+        dark = _dark_ink(g)
     signal = 1.0 - g if dark else g
     background = _background(signal, window)
     # Light falling on the page multiplies what it shows: ink in a shadow is fainter by the same
@@ -245,7 +245,11 @@ def dark_ink(gray: np.ndarray) -> bool:
     sees a small digit's thin strokes, which at the coarse scale the highlights and shadows on
     the paper around it outweigh.
     """
-    g = _as_float(gray)
+    return _dark_ink(_as_float(gray))
+
+
+def _dark_ink(g: np.ndarray) -> bool:
+    """dark_ink of a float image already in [0, 1]."""
     coarse = _shrink(g, POLARITY_COARSE_SIZE)
     fine = _shrink(g, POLARITY_FINE_SIZE)
     return _skewness(coarse, 6) + _skewness(fine, 37) < 0.0
