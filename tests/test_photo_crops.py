@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,19 @@ def test_harvests_merge_into_one_training_file(tmp_path: Path) -> None:
     other = harvest("c.npz", [2], (5000, 1))
     with pytest.raises(ValueError, match="validation carvings"):
         photo_crops.merge_crops([first, other], tmp_path / "bad.npz")
+    # A merged file merges again; its parts' parameters stay a flat list.
+    again = tmp_path / "aab.npz"
+    assert photo_crops.merge_crops([merged, first], again) == 5
+    with np.load(again) as data:
+        assert json.loads(str(data["params"])) == [{"seed": 1}] * 3
+
+
+def test_a_file_that_is_no_harvest_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    for source in (broken, tmp_path / "missing.npz"):
+        with pytest.raises(SystemExit) as stop:
+            photo_crops.main(["--merge", str(source), "--output", str(tmp_path / "out.npz")])
+        assert stop.value.code == 1
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and str(source) in error and "Traceback" not in error

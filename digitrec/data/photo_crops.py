@@ -107,9 +107,8 @@ def cached_crops(
         photos, seed, kinds=kinds, seconds=None if minutes is None else minutes * 60
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part.npz")  # written whole, then renamed: never half a file
-    np.savez_compressed(
-        partial,
+    _write(
+        path,
         images=harvest.images,
         labels=harvest.labels,
         holdout=np.array(HOLDOUT, np.int64),
@@ -118,36 +117,45 @@ def cached_crops(
         seconds=harvest.seconds,
         params=key,
     )
-    partial.replace(path)
     return path
 
 
+def _write(path: Path, **arrays: object) -> None:
+    """An .npz written whole, then renamed: never half a file under its name."""
+    partial = path.with_suffix(".part.npz")
+    np.savez_compressed(partial, **arrays)
+    partial.replace(path)
+
+
 def merge_crops(sources: Sequence[Path], output: Path) -> int:
-    """Concatenate harvests into one .npz (written whole, then renamed); returns its crop count.
-    They must avoid the same validation carving, or the merged file could not say which."""
+    """Concatenate harvests into one .npz; returns its crop count. They must avoid the same
+    validation carving, or the merged file could not say which. A file that is no harvest is
+    a ValueError naming it."""
     images, labels, holdouts, photos, kept, seconds, params = [], [], set(), 0, 0, 0.0, []
     for source in sources:
-        with np.load(source, allow_pickle=False) as data:
-            images.append(data["images"])
-            labels.append(data["labels"])
-            holdouts.add(tuple(int(v) for v in data["holdout"]))
-            photos, kept = photos + int(data["photos"]), kept + int(data["kept"])
-            seconds += float(data["seconds"])
-            params.append(str(data["params"]))
+        try:
+            with np.load(source, allow_pickle=False) as data:
+                images.append(data["images"])
+                labels.append(data["labels"])
+                holdouts.add(tuple(int(v) for v in data["holdout"]))
+                photos, kept = photos + int(data["photos"]), kept + int(data["kept"])
+                seconds += float(data["seconds"])
+                made = json.loads(str(data["params"]))
+        except (OSError, KeyError, ValueError, EOFError) as error:
+            raise ValueError(f"{source}: not a harvest of photo crops ({error})") from None
+        params += made if isinstance(made, list) else [made]  # a merged file lists its parts
     if len(holdouts) != 1:
         raise ValueError(f"the harvests avoid different validation carvings: {sorted(holdouts)}")
-    partial = output.with_suffix(".part.npz")
-    np.savez_compressed(
-        partial,
+    _write(
+        output,
         images=np.concatenate(images),
         labels=np.concatenate(labels),
         holdout=np.array(holdouts.pop(), np.int64),
         photos=photos,
         kept=kept,
         seconds=seconds,
-        params=json.dumps([json.loads(p) for p in params]),
+        params=json.dumps(params),
     )
-    partial.replace(output)
     return sum(len(part) for part in labels)
 
 
@@ -165,7 +173,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.merge:
         if args.output is None:
             parser.error("--merge needs --output")
-        print(f"{args.output}: {merge_crops(args.merge, args.output)} crops")
+        try:
+            print(f"{args.output}: {merge_crops(args.merge, args.output)} crops")
+        except ValueError as error:
+            parser.exit(1, f"error: {error}\n")
         return
     kinds = tuple(args.kinds.split(","))
     path = cached_crops(
