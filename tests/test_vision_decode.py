@@ -34,6 +34,12 @@ def _expected() -> np.ndarray:
     return np.asarray(_pattern(), dtype=np.float32) / 255
 
 
+def _unit(rgb: np.ndarray) -> np.ndarray:
+    """The decoded RGB in [0, 1]: 8-bit images come back as stored, in uint8."""
+    assert rgb.dtype == np.uint8
+    return rgb.astype(np.float32) / 255
+
+
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     crc = zlib.crc32(kind + payload)
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
@@ -74,10 +80,8 @@ def _assert_image_error(data: bytes, *words: str, **kwargs) -> str:
     ],
 )
 def test_formats_round_trip(fmt: str, options: dict, tolerance: float) -> None:
-    rgb = decode_image(_encode(_pattern(), fmt, **options))
+    rgb = _unit(decode_image(_encode(_pattern(), fmt, **options)))
     assert rgb.shape == (24, 32, 3)
-    assert rgb.dtype == np.float32
-    assert rgb.min() >= 0.0 and rgb.max() <= 1.0
     assert np.abs(rgb - _expected()).mean() <= tolerance + 1e-6
 
 
@@ -86,7 +90,7 @@ def test_jpeg_exif_orientation_is_applied() -> None:
     stored.paste(BLACK, (0, 0, 10, 10))  # block at the stored top-left
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
-    rgb = decode_image(_encode(stored, "JPEG", quality=95, exif=exif.tobytes()))
+    rgb = _unit(decode_image(_encode(stored, "JPEG", quality=95, exif=exif.tobytes())))
     assert rgb.shape == (40, 20, 3)
     assert rgb[:10, -10:].mean() < 0.1  # the block is now top-right
     assert rgb[:10, :10].mean() > 0.9
@@ -106,6 +110,7 @@ def test_sixteen_bit_gray_keeps_full_range(fmt: str) -> None:
     assert image.mode == "I;16"
     rgb = decode_image(_encode(image, fmt))
     assert rgb.shape == (4, 4, 3)
+    assert rgb.dtype == np.float32  # 8 bits would lose its levels
     np.testing.assert_allclose(rgb[0, :, 0], values[0] / 65535, atol=1e-6)
     np.testing.assert_array_equal(rgb[..., 0], rgb[..., 2])
 
@@ -115,7 +120,7 @@ def test_palette_transparency_becomes_white(fmt: str) -> None:
     image = Image.new("P", (8, 8), 0)
     image.putpalette([0, 0, 0, 0, 0, 0] + [0] * 762)  # both entries black
     image.paste(1, (0, 0, 8, 4))
-    rgb = decode_image(_encode(image, fmt, transparency=0))
+    rgb = _unit(decode_image(_encode(image, fmt, transparency=0)))
     assert rgb[:4].max() == 0.0  # opaque black ink stays black
     assert rgb[4:].min() == 1.0  # transparent black is paper
 
@@ -123,30 +128,30 @@ def test_palette_transparency_becomes_white(fmt: str) -> None:
 def test_palette_without_transparency() -> None:
     image = Image.new("P", (8, 8), 1)
     image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
-    np.testing.assert_array_equal(decode_image(_encode(image, "PNG"))[0, 0], [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(decode_image(_encode(image, "PNG"))[0, 0], [255, 0, 0])
 
 
 def test_rgba_transparency_is_composed_on_white() -> None:
     image = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
     image.paste((0, 0, 0, 255), (0, 0, 4, 8))
     image.paste((0, 0, 0, 128), (4, 0, 6, 8))
-    rgb = decode_image(_encode(image, "PNG"))
+    rgb = _unit(decode_image(_encode(image, "PNG")))
     assert rgb[:, :4].max() == 0.0
-    np.testing.assert_allclose(rgb[:, 4:6], 1 - 128 / 255, atol=1e-6)
+    np.testing.assert_allclose(rgb[:, 4:6], 1 - 128 / 255, atol=1 / 255)
     assert rgb[:, 6:].min() == 1.0
 
 
 def test_la_transparency_is_composed_on_white() -> None:
     image = Image.new("LA", (4, 4), (0, 0))
     image.paste((0, 255), (0, 0, 2, 4))
-    rgb = decode_image(_encode(image, "PNG"))
+    rgb = _unit(decode_image(_encode(image, "PNG")))
     assert rgb[:, :2].max() == 0.0 and rgb[:, 2:].min() == 1.0
 
 
 def test_cmyk_jpeg() -> None:
     image = Image.new("CMYK", (16, 16), (0, 0, 0, 0))  # no ink: white
     image.paste((0, 0, 0, 255), (0, 0, 8, 16))  # full black
-    rgb = decode_image(_encode(image, "JPEG", quality=95))
+    rgb = _unit(decode_image(_encode(image, "JPEG", quality=95)))
     assert rgb[:, :6].max() < 0.1
     assert rgb[:, 10:].min() > 0.9
 
@@ -155,7 +160,7 @@ def test_cmyk_jpeg() -> None:
 def test_bilevel_and_gray(mode: str) -> None:
     image = Image.new(mode, (8, 8), 0)
     image.paste(255 if mode == "L" else 1, (4, 0, 8, 8))
-    rgb = decode_image(_encode(image, "PNG"))
+    rgb = _unit(decode_image(_encode(image, "PNG")))
     assert rgb[:, :4].max() == 0.0 and rgb[:, 4:].min() == 1.0
 
 
@@ -223,8 +228,8 @@ def test_zero_size_image() -> None:
 def test_read_image_file(tmp_path) -> None:
     path = tmp_path / "digit.png"
     path.write_bytes(_encode(_pattern(), "PNG"))
-    np.testing.assert_array_equal(read_image_file(path), _expected())
-    np.testing.assert_array_equal(read_image_file(str(path)), _expected())
+    np.testing.assert_array_equal(_unit(read_image_file(path)), _expected())
+    np.testing.assert_array_equal(_unit(read_image_file(str(path))), _expected())
 
 
 def _assert_file_error(path, *words: str) -> None:
