@@ -11,6 +11,7 @@ it is not sure of (returns None) goes through the full pipeline.
 import numpy as np
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.preprocess import _otsu
 from digitrec.vision.rules import label
 
@@ -65,7 +66,7 @@ def clean_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     margin = max(1, round(INK_MARGIN * max(gray.shape)))
     # A dilation by a square, as a maximum filter on bytes: its cost does not grow with it.
-    near_ink = ndimage.maximum_filter(ink.view(np.uint8), size=2 * margin + 1).view(bool)
+    near_ink = filters.grow(ink, (2 * margin + 1, 2 * margin + 1))
     background = signal[~near_ink]
     if background.size < MIN_BACKGROUND * signal.size:
         return None
@@ -83,7 +84,7 @@ def clean_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def _has_thick_ink(ink: np.ndarray) -> bool:
     size = max(3, round(THICK_SIZE * min(ink.shape)) | 1)
     # An erosion by a square as a minimum filter on bytes: its cost does not grow with the size.
-    core = ndimage.minimum_filter(ink.view(np.uint8), size=size)
+    core = filters.shrink(ink, (size, size))
     return np.count_nonzero(core) > THICK_SHARE * np.count_nonzero(ink)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.preprocess import (
     MIN_EDGE_SHARPNESS,
     EdgeMaps,
@@ -96,7 +97,7 @@ def measure(ink: np.ndarray, labels: np.ndarray, maps: EdgeMaps | None = None) -
     box = np.array(corners, dtype=int).reshape(-1, 4)
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(float)
     mask = labels > 0
-    edge = mask & ~ndimage.binary_erosion(mask)
+    edge = mask & ~filters.erode(mask)
     edges = np.bincount(labels[edge], minlength=count + 1)[1:].astype(float)
     # A stroke of width t and length L has about t L pixels, 2 L of them on its edge.
     thickness = np.where(edges > 0, 2 * area / np.maximum(edges, 1), 1.0)
@@ -205,7 +206,7 @@ def keep_strokes(
     parts = measure(ink, labels, maps)
     keep = stroke_like(parts, contrast, height, min_height)
     table = np.concatenate([[False], keep])
-    return ndimage.label(table[labels], structure=np.ones((3, 3), dtype=bool))[0]
+    return filters.label(table[labels])[0]
 
 
 def stroke_like(parts: Components, contrast: float, height: float, min_height: float) -> np.ndarray:

@@ -9,6 +9,7 @@ threshold_ink turns any ink map into the mask the components are found in.
 import numpy as np
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.components import STROKE_OF_HEIGHT, measure
 from digitrec.vision.preprocess import (
     _BACKGROUND_WINDOW,
@@ -107,15 +108,13 @@ def without_long_lines(ink: np.ndarray, length: float, stroke: float | None = No
     removed = np.zeros_like(ink)
     for axis in (0, 1):
         # Work on horizontal lines; vertical ones are the horizontal lines of the transpose.
-        source = ink.T if axis == 0 else ink
-        level = ndimage.grey_opening(
-            ndimage.grey_dilation(source, size=(2 * drift + 1, 1)), size=(1, size)
-        )
+        source = np.ascontiguousarray(ink.T) if axis == 0 else ink  # once, not per filter
+        level = filters.opening(filters.max_filter(source, (2 * drift + 1, 1)), (1, size))
         if not level.any():
             continue
         if stroke:
             thin = max(3, round(LINE_THIN * stroke))
-            across = source - ndimage.grey_opening(source, size=(thin, 1))
+            across = source - filters.opening(source, (thin, 1))
             band = level > LINE_LEVEL  # not > 0: a noisy page's faint grain would join them all
             course = _line_course(across, band, size, thin / 2 + 1, 2 * drift + 1)
             level = np.where(course, level, 0.0)
@@ -134,7 +133,7 @@ def _line_course(
     A band much taller than one line's `reach` (the rows a line may drift over) holds several
     lines closer together than that, as on finely squared paper: there every ridge of the
     thin-across ink in a column is a line's."""
-    labels, _ = ndimage.label(band)
+    labels, _ = filters.label(band, eight=False)
     course = np.zeros(band.shape, dtype=bool)
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         inside = labels[rows, cols] == index
@@ -142,10 +141,8 @@ def _line_course(
         strength = values.max(axis=0)
         floor = 0.5 * float(np.median(strength[strength > 0])) if strength.any() else 0.0
         if values.shape[0] > MANY_LINES * reach:
-            ridge = (values >= ndimage.maximum_filter1d(values, 3, axis=0)) & (values > floor)
-            course[rows, cols] |= inside & ndimage.binary_dilation(
-                ridge, structure=np.ones((3, 1), bool), iterations=max(1, int(half))
-            )
+            ridge = (values >= filters.max_filter(values, (3, 1))) & (values > floor)
+            course[rows, cols] |= inside & filters.grow(ridge, (2 * max(1, int(half)) + 1, 1))
             continue
         seen = strength > floor
         if np.count_nonzero(seen) < 2:
@@ -199,6 +196,6 @@ def _stroke_width(ink: np.ndarray, min_height: float) -> float | None:
 
 def threshold_ink(ink: np.ndarray) -> np.ndarray:
     """Ink above Otsu's threshold (clamped as in preprocess); nothing if no ink stands out."""
-    if ink.size == 0 or ndimage.gaussian_filter(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
+    if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
         return np.zeros(ink.shape, dtype=bool)
     return ink > float(np.clip(_otsu(ink), *THRESHOLD_RANGE))

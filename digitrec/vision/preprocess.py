@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.decode import to_gray
 
 DIGIT_BOX = 20
@@ -55,7 +56,6 @@ FRINGE_LEVEL = 0.05
 # Background estimate: structures narrower than this share of the image's longer side count as
 # ink. Even a bold digit filling the picture has strokes well below that.
 _BACKGROUND_WINDOW = 0.4
-_EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 # dark_ink decides the polarity on copies of at most these longer sides (px).
 POLARITY_COARSE_SIZE = 128
 POLARITY_FINE_SIZE = 224
@@ -108,10 +108,10 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
     ink = np.asarray(ink, dtype=np.float32)
     empty = np.zeros(ink.shape, dtype=bool)
     # Smoothing first: single hot noise pixels must not pass for a stroke.
-    if ink.size == 0 or ndimage.gaussian_filter(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
+    if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
         return empty
     threshold = float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
-    labels, count = ndimage.label(ink > threshold, structure=_EIGHT_NEIGHBOURS)
+    labels, count = filters.label(ink > threshold)
     sharp = _sharp_components(ink, labels, count)
     if sharp.size == 0:
         return empty
@@ -129,7 +129,7 @@ def crop_to_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     if not mask.any():
         return None
     grow = max(2, round(max(mask.shape) / 100))
-    near = ndimage.binary_dilation(mask, iterations=grow)
+    near = filters.dilate(mask, grow)
     # Faint fringe must stand out from the noise seen away from the ink, or it is noise too.
     far = ink[~near]
     level = max(FRINGE_LEVEL, float(np.percentile(far, 99))) if far.size else FRINGE_LEVEL
@@ -223,7 +223,7 @@ def _stretch(diff: np.ndarray) -> tuple[np.ndarray, float]:
     # The strongest ink that is more than a hot pixel: the largest value that a 2x2 square
     # reaches everywhere. Not a top percentile: a small digit on a large page covers less than a
     # thousandth of it, so the percentile would fall on shading and stretch that to ink.
-    peak = float(ndimage.grey_opening(ink, size=(2, 2)).max()) if min(ink.shape) > 1 else 0.0
+    peak = float(filters.opening(ink, (2, 2)).max()) if min(ink.shape) > 1 else 0.0
     scale = max(peak, MIN_CONTRAST, NOISE_SIGMAS * noise)
     return np.clip(ink / scale, 0.0, 1.0).astype(np.float32), scale
 
@@ -259,7 +259,7 @@ def _skewness(g: np.ndarray, parts: int) -> float:
     """The skewness of `g` less its local mean over a box of 1/`parts` of its longer side
     either way from the centre (a box filter: a tenth of a Gaussian's cost here)."""
     size = 2 * round(max(g.shape) / parts) + 1
-    high = g - ndimage.uniform_filter(g, size, mode="reflect")
+    high = g - filters.box_mean(g, size)
     high -= high.mean()
     spread = float(np.std(high))
     return float(np.mean(high**3)) / spread**3 if spread > 0 else 0.0
@@ -277,8 +277,8 @@ def _background(signal: np.ndarray, window: int | None = None) -> np.ndarray:
     longest = max(signal.shape)
     window = max(3, window or round(longest * _BACKGROUND_WINDOW))
     trend = _trend(signal)
-    residual = ndimage.gaussian_filter(signal - trend, max(0.5, longest / 300))
-    return trend + ndimage.grey_opening(residual, size=(window, window), mode="reflect")
+    residual = filters.gaussian(signal - trend, max(0.5, longest / 300))
+    return trend + filters.opening(residual, (window, window))
 
 
 def _trend(signal: np.ndarray) -> np.ndarray:
@@ -350,7 +350,7 @@ def edge_sharpness(
     index = np.arange(1, count + 1)
     sigma, smooth, slope = maps or edge_maps(ink)
     mask = labels > 0
-    edge = mask & ~ndimage.binary_erosion(mask)
+    edge = mask & ~filters.erode(mask)
     edge_slope = label_median(slope[edge], labels[edge], count)
     # Over the labelled pixels only: ndimage sorts whatever it is given.
     peak = np.asarray(ndimage.maximum(smooth[mask], labels[mask], index))
@@ -376,8 +376,8 @@ def edge_maps(ink: np.ndarray) -> EdgeMaps:
     # Smoothed, or pixel noise on a shadow's fringe would pass for a sharp edge; the peak is
     # taken after smoothing too, so that thin strokes, which it flattens, are judged fairly.
     sigma = max(0.5, max(ink.shape) * _EDGE_SMOOTHING)
-    smooth = ndimage.gaussian_filter(ink, sigma)
-    return sigma, smooth, ndimage.gaussian_gradient_magnitude(ink, sigma)
+    smooth = filters.gaussian(ink, sigma)
+    return sigma, smooth, filters.gradient_magnitude(ink, sigma)
 
 
 def _main_components(labels: np.ndarray, candidates: np.ndarray) -> list[int]:

@@ -8,6 +8,7 @@ typical digit height, measured without them.
 import numpy as np
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.components import digit_like, measure, typical_height
 from digitrec.vision.preprocess import EdgeMaps
 
@@ -31,7 +32,6 @@ RULE_CROSSING = 2
 # BORDER_DIGITS digit heights, is the paper's edge or the table around it, never a digit.
 BORDER_SPAN = 0.5
 BORDER_DIGITS = 2.0
-_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 def clean_mask(
@@ -91,7 +91,7 @@ def _rule_candidates(mask: np.ndarray, run: int) -> list[tuple[int, tuple[np.nda
 
 def _rule_bands(mask: np.ndarray, run: int) -> list[tuple[int, tuple[slice, slice], np.ndarray]]:
     """Long thin horizontal pieces: (length, window, band of the line's pixels in the window)."""
-    labels, _ = ndimage.label(_runs(mask, run), structure=_EIGHT)
+    labels, _ = filters.label(_runs(mask, run))
     found = []
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         piece = labels[rows, cols] == index
@@ -147,7 +147,7 @@ def _crossings(mask: np.ndarray, centre: np.ndarray, half: float, cols: slice) -
         near = mask[np.clip(rows, 0, last), x] | mask[np.clip(rows + step, 0, last), x]
         # Sideways slack: a slanted stroke leaves the line a little left or right of where it
         # entered.
-        sides.append(ndimage.binary_dilation(near, iterations=RULE_CROSSING))
+        sides.append(filters.dilate(near, RULE_CROSSING))
     return sides[0] & sides[1]
 
 
@@ -166,4 +166,4 @@ def _drop_border(mask: np.ndarray, height: float) -> np.ndarray:
 
 def label(mask: np.ndarray) -> np.ndarray:
     """Connected components of a mask, diagonal neighbours included."""
-    return ndimage.label(mask, structure=_EIGHT)[0]
+    return filters.label(mask)[0]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.clean import clean_ink
 from digitrec.vision.components import keep_strokes
 from digitrec.vision.grouping import (
@@ -66,7 +66,6 @@ CLEAN_MAX_SIDE = 1024
 MIN_DIGIT_PX = 8
 MIN_DIGIT_OF_IMAGE = 0.015
 
-_EIGHT = np.ones((3, 3), dtype=bool)
 # Box colours by text line, so that a wrong line grouping shows.
 _COLOURS = ((230, 30, 30), (30, 120, 230), (20, 160, 60), (200, 120, 0))
 
@@ -214,7 +213,7 @@ def digit_image(ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarr
     top, left = y0 - window[0].start, x0 - window[1].start
     own[top : top + blob.height, left : left + blob.width] = own_pixels(labels, blob)
     # One pixel of the anti-aliased fringe that the threshold cut off.
-    support = ndimage.binary_dilation(own, structure=_EIGHT) & ~rules[window]
+    support = filters.dilate(own, square=True) & ~rules[window]
     rows, cols = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
     crop = np.where(support, ink[window], 0.0)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     digit = fit_box(crop, DIGIT_BOX)

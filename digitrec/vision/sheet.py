@@ -14,6 +14,7 @@ the whole image is used, as before.
 import numpy as np
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.preprocess import _otsu, _shrink
 
 # The search runs on a copy this size: the sheet is big, its edge needs no finer detail.
@@ -51,7 +52,7 @@ def find_sheet(gray: np.ndarray) -> np.ndarray | None:
     if min(small.shape) < 16:
         return None
     size = max(3, round(max(small.shape) * _INK_SMOOTHING) | 1)
-    smooth = ndimage.median_filter(small, size=size, mode="nearest")
+    smooth = filters.median(small, size)
     cut = _otsu(smooth)
     best: tuple[float, np.ndarray] | None = None
     for region in (smooth > cut, smooth <= cut):
@@ -62,7 +63,7 @@ def find_sheet(gray: np.ndarray) -> np.ndarray | None:
         return None
     mask = _resize_mask(best[1], gray.shape)
     margin = max(1, round(EDGE_MARGIN * max(gray.shape)))
-    return ndimage.binary_erosion(mask, iterations=margin, border_value=1)
+    return filters.erode(mask, margin, outside=True)
 
 
 def fill_outside(gray: np.ndarray, sheet: np.ndarray) -> np.ndarray:
@@ -76,7 +77,7 @@ def _candidate(
     small: np.ndarray, smooth: np.ndarray, region: np.ndarray
 ) -> tuple[float, np.ndarray] | None:
     """(sharpness, filled mask) of the largest component of `region` if it passes for a sheet."""
-    labels, count = ndimage.label(region)
+    labels, count = filters.label(region, eight=False)
     if count == 0:
         return None
     areas = np.bincount(labels.ravel())[1:]
@@ -93,22 +94,22 @@ def _candidate(
         return None
     # The step is measured between the two sides as wholes, clear of the edge: measured close to
     # it, a blurred edge's step would shrink with its slope and any edge would look sharp.
-    inner = ndimage.binary_erosion(sheet, iterations=4)
-    outer = ~ndimage.binary_dilation(sheet, iterations=4)
+    inner = filters.erode(sheet, 4)
+    outer = ~filters.dilate(sheet, 4)
     if not inner.any() or not outer.any():
         return None
     inside, outside = float(np.median(small[inner])), float(np.median(small[outer]))
     step = abs(inside - outside)
     if step < MIN_STEP * max(inside, outside, 1e-3):
         return None
-    edge = sheet & ~ndimage.binary_erosion(sheet)
+    edge = sheet & ~filters.erode(sheet)
     edge &= ~_frame(sheet.shape)  # where the sheet leaves the photo there is no edge
     if not edge.any():
         return None
     # The slope peaks on the edge; the mask's boundary may lie a pixel off it.
     # Measured on the median-filtered copy, which keeps a step edge but not the thin ruled lines
     # and strokes that cross a shadow's edge and would make it look sharp.
-    slope = ndimage.maximum_filter(ndimage.gaussian_gradient_magnitude(smooth, SLOPE_SIGMA), 3)
+    slope = filters.max_filter(filters.gradient_magnitude(smooth, SLOPE_SIGMA), (3, 3))
     sharpness = float(np.median(slope[edge])) * SLOPE_SIGMA * np.sqrt(2 * np.pi) / step
     if sharpness < MIN_SHARPNESS:
         return None
