@@ -274,9 +274,10 @@ def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
     height, width = ink.shape
     page[y0 : y0 + height, x0 : x0 + width] = np.round(_paper(ink) * 255).astype(np.uint8)
     crops = segment_digits(page)
-    # One working pixel is 5 original ones here.
+    # One working pixel is 9 original ones here: a box edge may fall a working pixel either
+    # way of the drawn ink's (a faint stroke end), not more.
     shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
-    _assert_found(crops, shifted, tolerance=12)
+    _assert_found(crops, shifted, tolerance=2 * 4000 / WORK_SIZE)
 
 
 def test_a_12_megapixel_photo_is_averaged_into_the_working_copy() -> None:
