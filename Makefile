@@ -20,9 +20,15 @@ SERVE_PORT ?= 8000
 # The browser test drives Debian's chromium (never a downloaded one); `make test` installs it.
 CHROMIUM := /usr/bin/chromium
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+# Handwriting fonts for the synthetic photos (digitrec/data/synthetic_photos.py): some families
+# for photos to train on, the others for the photos the benchmark reads. `make bench` installs
+# them; without them the photos are of MNIST digits only.
+FONT_PACKAGES := fonts-dkg-handwriting fonts-breip fonts-bwht fonts-comic-neue \
+	fonts-dancingscript fonts-humor-sans
+FONT_CHECK := /usr/share/fonts/truetype/fifthhorseman/dkg.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint browser bench clean
+.PHONY: run test lint browser fonts bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,10 +51,14 @@ browser:
 	@test -x $(CHROMIUM) || $(SUDO) $(APT_INSTALL) chromium chromium-driver || \
 		{ $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) chromium chromium-driver; }
 
+fonts:
+	@test -f $(FONT_CHECK) || $(SUDO) $(APT_INSTALL) $(FONT_PACKAGES) || \
+		{ $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) $(FONT_PACKAGES); }
+
 test: lint browser
 	DIGITREC_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) fonts
 	$(BIN)/python -m bench.run
 
 clean:

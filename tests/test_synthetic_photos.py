@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,6 +94,17 @@ def test_works_without_fonts(monkeypatch) -> None:
     glyphs = GlyphSource()
     assert glyphs.fonts == []
     assert len(next(iter(make_set(2, seed=1, kinds=("number",), glyphs=glyphs))).text) >= 2
+
+
+def test_training_photos_draw_on_other_font_families(monkeypatch, tmp_path) -> None:
+    for family, name in [("bwht", "a.otf"), ("comic-neue", "b.otf"), ("dkg", "c.ttf")]:
+        (tmp_path / family).mkdir()
+        (tmp_path / family / name).touch()
+    monkeypatch.setattr(synthetic_photos, "FONT_GLOBS", (f"{tmp_path}/*/*.*",))
+    train = synthetic_photos.find_fonts(synthetic_photos.TRAIN_PART)
+    assert [Path(p).name for p in train] == ["a.otf", "b.otf"]
+    for part in ("tune", "eval", "all"):
+        assert [Path(p).name for p in synthetic_photos.find_fonts(part)] == ["c.ttf"]
 
 
 def test_mnist_parts_are_disjoint() -> None:

@@ -26,6 +26,7 @@ import glob
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -57,6 +58,7 @@ __all__ = [
     "INK_LEVEL",
     "KINDS",
     "MNIST_PARTS",
+    "TRAIN_FONT_FAMILIES",
     "TRAIN_HOLDOUT",
     "TRAIN_PART",
     "Box",
@@ -85,6 +87,10 @@ FONT_GLOBS = (
     "/usr/share/fonts/truetype/humor-sans/*.ttf",
 )
 FONT_SHARE = 0.3  # fraction of glyphs drawn from fonts when fonts are used
+# The font families (a font's folder) that photos to train on draw from; tune and eval photos
+# draw from the others, so that a benchmark's font glyphs are hands no model trained on, as
+# its MNIST digits are writers none trained on.
+TRAIN_FONT_FAMILIES = frozenset({"bwht", "comic-neue", "humor-sans"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,8 @@ class GlyphSource:
             known = ", ".join([*MNIST_PARTS, TRAIN_PART])
             raise ValueError(f"mnist_part must be one of {known}, not {mnist_part!r}")
         self.by_digit = [digits.images[digits.labels == d] for d in range(10)]
-        self.fonts = [path for path in find_fonts() if not _hollow(path)] if use_fonts else []
+        fonts = find_fonts(mnist_part) if use_fonts else []
+        self.fonts = [path for path in fonts if not _hollow(path)]
 
     def glyph(self, rng: np.random.Generator, digit: int, height: float) -> np.ndarray:
         from_font = bool(self.fonts) and rng.random() < FONT_SHARE
@@ -136,8 +143,12 @@ class GlyphSource:
         return mask
 
 
-def find_fonts() -> list[str]:
-    return sorted(path for pattern in FONT_GLOBS for path in glob.glob(pattern))
+def find_fonts(part: str = "eval") -> list[str]:
+    """The installed handwriting fonts for photos of `part`: those of TRAIN_FONT_FAMILIES for
+    TRAIN_PART, the others for any other part."""
+    found = sorted(path for pattern in FONT_GLOBS for path in glob.glob(pattern))
+    training = part == TRAIN_PART
+    return [path for path in found if (Path(path).parent.name in TRAIN_FONT_FAMILIES) == training]
 
 
 def _hollow(path: str) -> bool:
