@@ -54,8 +54,8 @@ from digitrec.vision.segment import DigitCrop, Pieces, find_pieces
 
 TOP_K = 3
 # Below this top probability a digit is flagged. On the MNIST test set the default model reads
-# its right answers with a median confidence of 0.955 (0.9% of them fall below 0.6) and 30 of
-# its 44 errors (68%) below 0.6 (the model shipped 2026-12-02).
+# its right answers with a median confidence of 0.957 (0.7% of them fall below 0.6) and 27 of
+# its 39 errors (69%) below 0.6 (the model shipped 2026-12-02, trained with handwriting fonts).
 LOW_CONFIDENCE = 0.6
 # Below this median top probability of all candidates an image holds no digit (see above). On
 # synthetic photos (the "tune" MNIST part, not the benchmark's) it turned most of the blank pages
