@@ -317,3 +317,17 @@ def test_serve_with_two_worker_processes_answers_and_stops(digits):
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0
+
+
+def test_a_server_process_reads_each_image_on_one_thread() -> None:
+    # In a child process: the setting is process-wide and would slow the other tests here.
+    probe = (
+        "import cv2, torch\n"
+        "from digitrec.web.app import one_thread_per_image\n"
+        "one_thread_per_image()\n"
+        "print(cv2.getNumThreads(), torch.get_num_threads())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["1", "1"]
