@@ -40,6 +40,8 @@ def photo_benchmark(runs_dir: Path) -> str:
     glyphs = GlyphSource(mnist_part="eval")
     failures_dir = runs_dir / "photo-failures"
     failures_dir.mkdir(parents=True, exist_ok=True)
+    for old in failures_dir.glob("*.png"):  # this run's failures only, not an earlier run's
+        old.unlink()
     right: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     total: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     for offset, (kind, count) in enumerate(COUNTS.items()):
