@@ -3,7 +3,7 @@ estimated with a window fitted to the pen's stroke width, ruled and squared line
 
     page_ink -> (sheet.py) -> stroke_width -> preprocess.ink_levels -> without_long_lines
 
-threshold_ink turns any ink map into the mask the components are found in.
+preprocess.threshold_ink turns any ink map into the mask the components are found in.
 """
 
 import numpy as np
@@ -13,14 +13,11 @@ from digitrec.vision import filters
 from digitrec.vision.components import STROKE_OF_HEIGHT, measure
 from digitrec.vision.preprocess import (
     _BACKGROUND_WINDOW,
-    _PEAK_SMOOTHING,
     MIN_EDGE_SHARPNESS,
-    MIN_PEAK,
-    THRESHOLD_RANGE,
-    _otsu,
     _shrink,
     dark_ink,
     ink_levels,
+    threshold_ink,
 )
 from digitrec.vision.rules import label
 from digitrec.vision.sheet import fill_outside, find_sheet
@@ -192,10 +189,3 @@ def _stroke_width(ink: np.ndarray, min_height: float) -> float | None:
     order = np.argsort(thickness)
     cumulative = np.cumsum(weight[order])
     return float(thickness[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
-
-
-def threshold_ink(ink: np.ndarray) -> np.ndarray:
-    """Ink above Otsu's threshold (clamped as in preprocess); nothing if no ink stands out."""
-    if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
-        return np.zeros(ink.shape, dtype=bool)
-    return ink > float(np.clip(_otsu(ink), *THRESHOLD_RANGE))

@@ -106,16 +106,19 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
     are removed.
     """
     ink = np.asarray(ink, dtype=np.float32)
-    empty = np.zeros(ink.shape, dtype=bool)
-    # Smoothing first: single hot noise pixels must not pass for a stroke.
-    if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
-        return empty
-    threshold = float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
-    labels, count = filters.label(ink > threshold)
+    labels, count = filters.label(threshold_ink(ink))
     sharp = _sharp_components(ink, labels, count)
     if sharp.size == 0:
-        return empty
+        return np.zeros(ink.shape, dtype=bool)
     return np.isin(labels, _main_components(labels, sharp))
+
+
+def threshold_ink(ink: np.ndarray) -> np.ndarray:
+    """Ink above Otsu's threshold, clamped to THRESHOLD_RANGE; nothing if no ink stands out."""
+    # Smoothing first: single hot noise pixels must not pass for a stroke.
+    if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
+        return np.zeros(ink.shape, dtype=bool)
+    return ink > float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
 
 
 def crop_to_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray | None:

@@ -29,7 +29,7 @@ from digitrec.vision.grouping import (
     without_stray_lines,
 )
 from digitrec.vision.joins import join_candidates
-from digitrec.vision.page import page_ink, threshold_ink
+from digitrec.vision.page import page_ink
 from digitrec.vision.preprocess import (
     DIGIT_BOX,
     FRAME,
@@ -37,6 +37,7 @@ from digitrec.vision.preprocess import (
     center_by_mass,
     edge_maps,
     fit_box,
+    threshold_ink,
 )
 from digitrec.vision.rules import clean_mask, label
 
@@ -47,7 +48,8 @@ from digitrec.vision.rules import clean_mask, label
 # blanks: 276/210/146 vs 275/207/147 right; of 40 phone-size singles 37 vs 34), in 0.26 s
 # instead of 0.42 s for a 12-MP photo; 384 began to lose singles.
 WORK_SIZE = 448
-# Images shrunk more than this many times (phone photos) are shrunk by OpenCV (see work_image).
+# Images shrunk this many times or more (phone photos) are block-averaged by OpenCV first
+# (see work_image).
 BIG_SHRINK = 4
 # Digits this small (px tall in the working copy) are read again from the original around
 # them, about ZOOM_TO px tall, with ZOOM_MARGIN digit heights of room around.
@@ -195,7 +197,8 @@ def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, fl
     if shape != arr.shape[:2]:
         # Shrink first, convert after: a full-size float copy of a 12-MP photo costs 20-50 ms,
         # its luminance over 100 ms. Averaging then weighting the channels is the same sum.
-        kind = np.ascontiguousarray(arr if arr.dtype == np.uint8 else arr.astype(np.float32))
+        kind = arr if arr.dtype == np.uint8 else arr.astype(np.float32, copy=False)
+        kind = np.ascontiguousarray(kind)
         block = int(1 / factor)
         if block >= BIG_SHRINK:
             # Block means over whole blocks first: OpenCV's fast path for a whole factor
