@@ -27,16 +27,14 @@ def _masks(count: int):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_min_max_and_opening_match_grey_morphology(size) -> None:
+    pairs = [
+        (filters.min_filter, ndimage.grey_erosion),
+        (filters.max_filter, ndimage.grey_dilation),
+        (filters.opening, ndimage.grey_opening),
+    ]
     for image in _images(12):
-        np.testing.assert_array_equal(
-            filters.min_filter(image, size), ndimage.grey_erosion(image, size=size)
-        )
-        np.testing.assert_array_equal(
-            filters.max_filter(image, size), ndimage.grey_dilation(image, size=size)
-        )
-        np.testing.assert_array_equal(
-            filters.opening(image, size), ndimage.grey_opening(image, size=size)
-        )
+        for ours, scipys in pairs:
+            np.testing.assert_array_equal(ours(image, size), scipys(image, size=size))
 
 
 def test_filters_take_transposed_views_and_keep_float64() -> None:
@@ -121,12 +119,9 @@ def test_binary_morphology_of_a_1d_mask() -> None:
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 3), (5, 1), (1, 9), (21, 21)])
 def test_grow_and_shrink_match_maximum_and_minimum_filters(size) -> None:
+    pairs = [(filters.grow, ndimage.maximum_filter), (filters.shrink, ndimage.minimum_filter)]
     for mask in _masks(10):
-        np.testing.assert_array_equal(
-            filters.grow(mask, size), ndimage.maximum_filter(mask, size=size)
-        )
-        np.testing.assert_array_equal(
-            filters.shrink(mask, size), ndimage.minimum_filter(mask, size=size)
-        )
+        for ours, scipys in pairs:
+            np.testing.assert_array_equal(ours(mask, size), scipys(mask, size=size))
     with pytest.raises(ValueError, match="odd"):
         filters.grow(mask, (2, 3))
