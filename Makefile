@@ -20,12 +20,15 @@ SERVE_PORT ?= 8000
 # The browser test drives Debian's chromium (never a downloaded one); `make test` installs it.
 CHROMIUM := /usr/bin/chromium
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
-# Handwriting fonts for the synthetic photos (digitrec/data/synthetic_photos.py): some families
-# for photos to train on, the others for the photos the benchmark reads. `make bench` installs
-# them; without them the photos are of MNIST digits only.
-FONT_PACKAGES := fonts-dkg-handwriting fonts-breip fonts-bwht fonts-comic-neue \
-	fonts-dancingscript fonts-humor-sans
-FONT_CHECK := /usr/share/fonts/truetype/fifthhorseman/dkg.ttf
+# Handwriting fonts for the synthetic photos (digitrec/data/synthetic_photos.py): the families
+# of FONT_PACKAGES_EVAL for the photos the benchmark reads, the others for photos to train on
+# (digitrec/data/photo_crops.py). `make bench` installs them; without them the photos are of
+# MNIST digits only.
+FONT_PACKAGES_EVAL := fonts-dkg-handwriting fonts-breip fonts-dancingscript
+FONT_PACKAGES_TRAIN := fonts-bwht fonts-comic-neue fonts-humor-sans fonts-ecolier-court \
+	fonts-havana fonts-kaushanscript fonts-kiloji fonts-klee fonts-kristi fonts-leckerli-one \
+	fonts-lobster fonts-rufscript fonts-seto fonts-tlwg-purisa-otf
+FONT_PACKAGES := $(FONT_PACKAGES_EVAL) $(FONT_PACKAGES_TRAIN)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint browser fonts bench clean
@@ -52,7 +55,7 @@ browser:
 		{ $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) chromium chromium-driver; }
 
 fonts:
-	@test -f $(FONT_CHECK) || $(SUDO) $(APT_INSTALL) $(FONT_PACKAGES) || \
+	@dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1 || $(SUDO) $(APT_INSTALL) $(FONT_PACKAGES) || \
 		{ $(SUDO) apt-get update && $(SUDO) $(APT_INSTALL) $(FONT_PACKAGES); }
 
 test: lint browser

@@ -63,6 +63,30 @@ def test_cache_is_made_once_per_parameters(tmp_path: Path, monkeypatch) -> None:
         assert tuple(data["holdout"]) == photo_crops.HOLDOUT
 
 
+def test_the_cache_key_names_the_fonts_drawn_on(tmp_path: Path, monkeypatch) -> None:
+    """A harvest with the training fonts is another file than one of MNIST digits only, and
+    saying `fonts=False` gives the same file as having no fonts installed."""
+    installed: list[str] = []
+
+    class FakeGlyphs:
+        def __init__(self, *, mnist_part: str, use_fonts: bool) -> None:
+            assert mnist_part == "train"
+            self.fonts = list(installed) if use_fonts else []
+
+    def fake_harvest(photos: int, seed: int, **_: object) -> photo_crops.Harvest:
+        return photo_crops.Harvest(np.zeros((1, 28, 28), np.uint8), np.array([1]), 1, [0], 1.0)
+
+    monkeypatch.setattr(photo_crops, "GlyphSource", FakeGlyphs)
+    monkeypatch.setattr(photo_crops, "harvest_crops", fake_harvest)
+    none_installed = cached_crops(3, 1, cache_dir=tmp_path)
+    installed.append("/fonts/kristi/Kristi.ttf")
+    with_fonts = cached_crops(3, 1, cache_dir=tmp_path)
+    assert with_fonts != none_installed
+    assert cached_crops(3, 1, fonts=False, cache_dir=tmp_path) == none_installed
+    with np.load(with_fonts) as data:
+        assert json.loads(str(data["params"]))["fonts"] == ["Kristi.ttf"]
+
+
 def test_harvests_merge_into_one_training_file(tmp_path: Path) -> None:
     def harvest(name: str, labels: list[int], holdout: tuple[int, int]) -> Path:
         path = tmp_path / name

@@ -11,6 +11,7 @@ from digitrec.data import synthetic_photos
 from digitrec.data.synthetic_photos import GlyphSource, make_photo, make_set
 
 COUNT = 18
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,19 @@ def test_training_photos_draw_on_other_font_families(monkeypatch, tmp_path) -> N
     assert [Path(p).name for p in train] == ["a.otf", "b.otf"]
     for part in ("tune", "eval", "all"):
         assert [Path(p).name for p in synthetic_photos.find_fonts(part)] == ["c.ttf"]
+
+
+def test_files_that_draw_no_digits_are_not_used_as_fonts(monkeypatch, tmp_path) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "broken.ttf").write_bytes(b"not a font")
+    monkeypatch.setattr(synthetic_photos, "FONT_GLOBS", (f"{tmp_path}/*/*.ttf",))
+    assert synthetic_photos.find_fonts("eval") and GlyphSource().fonts == []
+
+
+@pytest.mark.skipif(not Path(DEJAVU).exists(), reason="DejaVu Sans is not installed")
+def test_a_font_with_its_own_ten_digits_is_used(monkeypatch) -> None:
+    monkeypatch.setattr(synthetic_photos, "FONT_GLOBS", (DEJAVU,))
+    assert GlyphSource().fonts == [DEJAVU]
 
 
 def test_mnist_parts_are_disjoint() -> None:

@@ -4,7 +4,10 @@ threshold artefacts), which MNIST alone does not show it.
 
 Photos (digitrec.data.synthetic_photos) are drawn from MNIST *training* digits only, those that
 training keeps after carving out its validation set (`GlyphSource(mnist_part="train")`), and
-without fonts, because the photo benchmark's glyphs include the same fonts. Each photo goes
+from the handwriting fonts of the training families (`TRAIN_FONT_FAMILIES`, installed by
+`make fonts`; `--no-fonts` leaves them out), never the families the photo benchmark draws on.
+The cache key names the fonts used, so a harvest made without them is not taken for one made
+with them. Each photo goes
 through `segment_digits`, as `Predictor.preprocess` does (segmentation only, no model); its
 crops are kept only when the pipeline found as many digits as were written, and then paired
 with the digits in order.
@@ -96,15 +99,22 @@ def cached_crops(
     *,
     kinds: Sequence[str] = KINDS,
     minutes: float | None = None,
+    fonts: bool = True,
     cache_dir: Path = CACHE_DIR,
 ) -> Path:
-    """The .npz of `harvest_crops`, made once per set of parameters and reused after."""
-    key = json.dumps({"photos": photos, "seed": seed, "kinds": list(kinds), "minutes": minutes})
+    """The .npz of `harvest_crops`, made once per set of parameters and reused after. With
+    `fonts`, the photos also draw on the installed fonts of the training families."""
+    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=fonts)
+    font_names = sorted(Path(path).name for path in glyphs.fonts)
+    params = {"photos": photos, "seed": seed, "kinds": list(kinds), "minutes": minutes}
+    key = json.dumps(params | {"fonts": font_names} if font_names else params)
     path = cache_dir / f"photo-crops-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
     if path.exists():
         return path
+    if fonts and not font_names:
+        log.warning("no training fonts installed (make fonts): MNIST digits only")
     harvest = harvest_crops(
-        photos, seed, kinds=kinds, seconds=None if minutes is None else minutes * 60
+        photos, seed, kinds=kinds, seconds=None if minutes is None else minutes * 60, glyphs=glyphs
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
     _write(
@@ -165,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1000, help="seed of the photo set")
     parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
     parser.add_argument("--kinds", default=",".join(KINDS), help="photo kinds, taken in turn")
+    parser.add_argument(
+        "--no-fonts", action="store_true", help="MNIST digits only, no handwriting fonts"
+    )
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     parser.add_argument("--merge", type=Path, nargs="+", help="harvest files to concatenate")
     parser.add_argument("--output", type=Path, help="where --merge writes")
@@ -180,7 +193,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     kinds = tuple(args.kinds.split(","))
     path = cached_crops(
-        args.photos, args.seed, kinds=kinds, minutes=args.minutes, cache_dir=args.cache_dir
+        args.photos,
+        args.seed,
+        kinds=kinds,
+        minutes=args.minutes,
+        fonts=not args.no_fonts,
+        cache_dir=args.cache_dir,
     )
     with np.load(path) as data:
         print(

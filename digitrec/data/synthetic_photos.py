@@ -78,19 +78,50 @@ TRAIN_PART = "train"
 # of these digits in it.
 TRAIN_HOLDOUT = (5000, 0)
 FONT_GLOBS = (
+    # Families the tune and eval photos draw on.
     "/usr/share/fonts/truetype/fifthhorseman/dkg*.ttf",
     "/usr/share/fonts/truetype/breip/*.ttf",
     "/usr/share/fonts/truetype/femkeklaver/*.ttf",
+    "/usr/share/fonts/opentype/dancingscript/*.otf",
+    # Families photos to train on draw on (TRAIN_FONT_FAMILIES).
     "/usr/share/fonts/opentype/bwht/*.otf",
     "/usr/share/fonts/opentype/comic-neue/*.otf",
-    "/usr/share/fonts/opentype/dancingscript/*.otf",
     "/usr/share/fonts/truetype/humor-sans/*.ttf",
+    "/usr/share/fonts/truetype/ecolier-court/*.ttf",
+    "/usr/share/fonts/opentype/havana/*.otf",
+    "/usr/share/fonts/opentype/kaushanscript/*.otf",
+    "/usr/share/fonts/truetype/kiloji/*.ttf",
+    "/usr/share/fonts/truetype/klee/*.ttf",
+    "/usr/share/fonts/truetype/kristi/*.ttf",
+    "/usr/share/fonts/truetype/leckerli-one/*.ttf",
+    "/usr/share/fonts/opentype/lobster/*.otf",
+    "/usr/share/fonts/truetype/rufscript/*.ttf",
+    "/usr/share/fonts/truetype/seto/setofont.ttf",  # setofont-ex has no digits
+    "/usr/share/fonts/opentype/tlwg/Purisa*.otf",
 )
 FONT_SHARE = 0.3  # fraction of glyphs drawn from fonts when fonts are used
 # The font families (a font's folder) that photos to train on draw from; tune and eval photos
 # draw from the others, so that a benchmark's font glyphs are hands no model trained on, as
-# its MNIST digits are writers none trained on.
-TRAIN_FONT_FAMILIES = frozenset({"bwht", "comic-neue", "humor-sans"})
+# its MNIST digits are writers none trained on. Thirteen families of print, script and brush
+# hands, so that a model learns what varies between hands rather than three hands' quirks.
+TRAIN_FONT_FAMILIES = frozenset(
+    {
+        "bwht",
+        "comic-neue",
+        "ecolier-court",
+        "havana",
+        "humor-sans",
+        "kaushanscript",
+        "kiloji",
+        "klee",
+        "kristi",
+        "leckerli-one",
+        "lobster",
+        "rufscript",
+        "seto",
+        "tlwg",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +146,7 @@ class GlyphSource:
             raise ValueError(f"mnist_part must be one of {known}, not {mnist_part!r}")
         self.by_digit = [digits.images[digits.labels == d] for d in range(10)]
         fonts = find_fonts(mnist_part) if use_fonts else []
-        self.fonts = [path for path in fonts if not _hollow(path)]
+        self.fonts = [path for path in fonts if _draws_digits(path) and not _hollow(path)]
 
     def glyph(self, rng: np.random.Generator, digit: int, height: float) -> np.ndarray:
         from_font = bool(self.fonts) and rng.random() < FONT_SHARE
@@ -149,6 +180,16 @@ def find_fonts(part: str = "eval") -> list[str]:
     found = sorted(path for pattern in FONT_GLOBS for path in glob.glob(pattern))
     training = part == TRAIN_PART
     return [path for path in found if (Path(path).parent.name in TRAIN_FONT_FAMILIES) == training]
+
+
+def _draws_digits(path: str) -> bool:
+    """Whether the font has its own glyph for every digit: a font without them draws the same
+    placeholder box (or nothing) for each."""
+    try:
+        glyphs = [_font_glyph(path, digit) for digit in range(10)]
+    except (OSError, ValueError):  # unreadable font file, or a digit that draws no ink
+        return False
+    return len({(g.shape, g.tobytes()) for g in glyphs}) == 10
 
 
 def _hollow(path: str) -> bool:
