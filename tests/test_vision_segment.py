@@ -410,3 +410,48 @@ def test_merging_sees_a_bounded_number_of_pieces(monkeypatch) -> None:
     monkeypatch.setattr(grouping, "merge_pieces", counting_merge)
     segment_digits(page)
     assert seen and max(seen) <= grouping.MAX_PIECES
+
+
+def _bars(shape: tuple[int, int], bars: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, ...]:
+    """Ink 1.0 in the (y0, x0, y1, x1) rectangles on an empty page: ink map, mask, edge maps."""
+    from digitrec.vision.preprocess import edge_maps
+
+    ink = np.zeros(shape, np.float32)
+    for y0, x0, y1, x1 in bars:
+        ink[y0:y1, x0:x1] = 1.0
+    return ink, ink > 0.5, edge_maps(ink)
+
+
+def test_a_lone_upright_stroke_is_no_ruled_line() -> None:
+    # A "1" alone on a page is a long thin run like a rule's piece, and with it taken out there
+    # is no digit left to measure the digit height by: it must be measured with the "1", which
+    # is then too short for a rule. The long ruled line beside it still goes, and the specks
+    # stay (the components' rules judge them).
+    from digitrec.vision.rules import clean_mask
+
+    one, rule, specks = (100, 200, 136, 202), (20, 0, 22, 400), [(250, 50, 253, 53)]
+    ink, mask, maps = _bars((300, 400), [one, rule, *specks])
+    cleaned, removed, height = clean_mask(mask, ink, maps, min_height=8)
+    assert height == 36
+    assert cleaned[100:136, 200:202].all() and not cleaned[20:22].any()
+    assert removed[20:22].all() and cleaned[250:253, 50:53].all()
+
+
+def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
+    # The border of a sheet or table cut by the frame, lying along it: even a piece of one,
+    # only three times longer than thick. The same line inside the image, or one meeting the
+    # edge end on, stays a stroke candidate.
+    from digitrec.vision.components import along_the_edge
+
+    shape = (200, 300)
+    cases = {
+        (80, 0, 92, 3): True,  # along the left edge, short
+        (10, 297, 150, 300): True,  # along the right edge
+        (197, 100, 200, 160): True,  # along the bottom
+        (80, 100, 92, 103): False,  # the same short piece inside
+        (0, 150, 40, 153): False,  # upright, meeting the top edge end on
+    }
+    for bar, expected in cases.items():
+        ink, mask, maps = _bars(shape, [bar])
+        parts = measure(ink, ndimage.label(mask)[0], maps)
+        assert along_the_edge(parts, shape).tolist() == [expected], bar

@@ -41,6 +41,8 @@ LONG_LINE = 1.5
 PIECE_ASPECT = 3.0
 COLLINEAR_ANGLE = 4.0
 COLLINEAR_PX = 2.0
+# A thin straight line within EDGE_LINE_ANGLE degrees of the image side it touches lies along it.
+EDGE_LINE_ANGLE = 10.0
 # A stroke's median ink is at least this share of the strongest digit-like component's on the
 # page (ruled lines, shading and table texture are fainter than the pen), and this much contrast
 # relative to the light level (see preprocess.ink_levels).
@@ -193,6 +195,21 @@ def collinear(parts: Components, line: np.ndarray, span: float) -> np.ndarray:
     return found
 
 
+def along_the_edge(parts: Components, shape: tuple[int, ...]) -> np.ndarray:
+    """Thin straight pieces lying along the image's edge, touching it: the border of the sheet or
+    of the table at the frame's edge. A pen's "1" there would be cut lengthwise, unreadable."""
+    upright = np.abs(parts.angle) >= 90 - EDGE_LINE_ANGLE
+    flat = np.abs(parts.angle) <= EDGE_LINE_ANGLE
+    y0, x0, y1, x1 = parts.box.T
+    sides = (x0 == 0) | (x1 == shape[1])
+    ends = (y0 == 0) | (y1 == shape[0])
+    # Even a short piece of one: the frame may cut the line, the threshold break it.
+    line = (parts.length >= PIECE_ASPECT * parts.thickness) & (
+        parts.breadth <= LINE_BREADTH * parts.thickness
+    )
+    return line & ((upright & sides) | (flat & ends))
+
+
 def keep_strokes(
     labels: np.ndarray,
     ink: np.ndarray,
@@ -204,7 +221,7 @@ def keep_strokes(
     """The labels, relabelled without the components that are not pen strokes. `contrast` is
     what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height."""
     parts = measure(ink, labels, maps)
-    keep = stroke_like(parts, contrast, height, min_height)
+    keep = stroke_like(parts, contrast, height, min_height) & ~along_the_edge(parts, labels.shape)
     table = np.concatenate([[False], keep])
     return filters.label(table[labels])[0]
 

@@ -32,6 +32,8 @@ RULE_CROSSING = 2
 # BORDER_DIGITS digit heights, is the paper's edge or the table around it, never a digit.
 BORDER_SPAN = 0.5
 BORDER_DIGITS = 2.0
+# A component this much of whose pixels are rule candidates was taken for them whole.
+CANDIDATES_ONLY = 0.9
 
 
 def clean_mask(
@@ -52,7 +54,18 @@ def clean_mask(
         for _, pixels in rules:
             rest[pixels] = False
         labels = np.where(_drop_border(rest, np.inf), whole, 0)
-        height = typical_height(labels, digit_like(measure(ink, labels, maps), min_height))
+        digits = digit_like(measure(ink, labels, maps), min_height)
+        if not digits.any():
+            # Nothing digit-like is left: the digit may have been taken for candidates whole (a
+            # lone "1", a bold digit of long straight strokes). Measure the components that
+            # (almost) only candidates made, as they are.
+            gone = np.bincount(whole[mask & ~rest], minlength=whole.max() + 1)
+            size = np.bincount(whole.ravel(), minlength=whole.max() + 1)
+            taken = gone >= CANDIDATES_ONLY * np.maximum(size, 1)
+            taken[0] = False
+            labels = np.where(_drop_border(mask, np.inf) & taken[whole], whole, 0)
+            digits = digit_like(measure(ink, labels, maps), min_height)
+        height = typical_height(labels, digits)
         longer = [c for c in rules if c[0] >= RULE_LENGTH * height]
         if len(longer) == len(rules):
             break
