@@ -25,9 +25,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-re
 # (digitrec/data/photo_crops.py). `make bench` installs them; without them the photos are of
 # MNIST digits only.
 FONT_PACKAGES_EVAL := fonts-dkg-handwriting fonts-breip fonts-dancingscript
-FONT_PACKAGES_TRAIN := fonts-bwht fonts-comic-neue fonts-humor-sans fonts-ecolier-court \
-	fonts-havana fonts-kaushanscript fonts-kiloji fonts-klee fonts-kristi fonts-leckerli-one \
-	fonts-lobster fonts-rufscript fonts-seto fonts-tlwg-purisa-otf
+FONT_PACKAGES_TRAIN := fonts-bwht fonts-comic-neue fonts-humor-sans
 FONT_PACKAGES := $(FONT_PACKAGES_EVAL) $(FONT_PACKAGES_TRAIN)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
