@@ -455,3 +455,21 @@ def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
         ink, mask, maps = _bars(shape, [bar])
         parts = measure(ink, ndimage.label(mask)[0], maps)
         assert along_the_edge(parts, shape).tolist() == [expected], bar
+
+
+def test_a_line_with_a_ramp_of_shadow_on_one_side_is_the_sheets_edge() -> None:
+    # The sheet's edge casting a soft shadow: ink that steps up on one side of the line and
+    # fades away over many pixels on the other. A pen's "1", blurred alike on both sides, and
+    # the same line without its ramp stay.
+    from digitrec.vision.components import edge_with_ramp
+
+    ramp = np.clip(1.0 - np.arange(20) / 20, 0, 1)
+    pen = np.array([0.2, 0.6, 1.0, 1.0, 0.6, 0.2])
+    cases = {"edge with ramp": (np.r_[np.zeros(5), ramp], True), "pen": (pen, False)}
+    cases["edge without ramp"] = (np.r_[np.zeros(5), ramp[:4], np.zeros(16)], False)
+    for name, (profile, expected) in cases.items():
+        ink = np.zeros((200, 200), np.float32)
+        ink[50:150, 90 : 90 + len(profile)] = profile
+        mask = ink > 0.5
+        parts = measure(ink, ndimage.label(mask)[0], None)
+        assert edge_with_ramp(parts, ink).tolist() == [expected], name

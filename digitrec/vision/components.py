@@ -43,6 +43,13 @@ COLLINEAR_ANGLE = 4.0
 COLLINEAR_PX = 2.0
 # A thin straight line within EDGE_LINE_ANGLE degrees of the image side it touches lies along it.
 EDGE_LINE_ANGLE = 10.0
+# side_ink samples SIDE_OUT px beyond a line's breadth, over SIDE_SPAN of its length.
+SIDE_OUT = 2.0
+SIDE_SPAN = 0.8
+# A ramp: at least RAMP_INK there on one side (on synthetic photos a pen's straight strokes had
+# at most 0.09 beside them, bar one at 0.2), at most RAMP_ONE_SIDED of that on the other.
+RAMP_INK = 0.12
+RAMP_ONE_SIDED = 0.25
 # A stroke's median ink is at least this share of the strongest digit-like component's on the
 # page (ruled lines, shading and table texture are fainter than the pen), and this much contrast
 # relative to the light level (see preprocess.ink_levels).
@@ -210,6 +217,34 @@ def along_the_edge(parts: Components, shape: tuple[int, ...]) -> np.ndarray:
     return line & ((upright & sides) | (flat & ends))
 
 
+def side_ink(parts: Components, ink: np.ndarray) -> np.ndarray:
+    """Per component (n, 2): the median ink just outside each long side of its main axis,
+    SIDE_OUT px beyond its breadth, over the middle of its length. A pen's stroke has paper
+    on both sides; the sheet's edge with a soft shadow beside it has a ramp on one."""
+    theta = np.radians(parts.angle)
+    # The axis (x right, y down) and its normal.
+    ux, uy = np.cos(theta), -np.sin(theta)
+    nx, ny = -uy, ux
+    along = np.linspace(-SIDE_SPAN / 2, SIDE_SPAN / 2, 17)[None, :] * parts.length[:, None]
+    out = (parts.breadth / 2 + SIDE_OUT)[:, None]
+    cy, cx = parts.centre[:, :1], parts.centre[:, 1:]
+    sides = []
+    for sign in (-1, 1):
+        x = np.rint(cx + along * ux[:, None] + sign * out * nx[:, None]).astype(int)
+        y = np.rint(cy + along * uy[:, None] + sign * out * ny[:, None]).astype(int)
+        x, y = np.clip(x, 0, ink.shape[1] - 1), np.clip(y, 0, ink.shape[0] - 1)
+        sides.append(np.median(ink[y, x], axis=1))
+    return np.stack(sides, axis=1) if sides[0].size else np.zeros((0, 2))
+
+
+def edge_with_ramp(parts: Components, ink: np.ndarray) -> np.ndarray:
+    """Thin straight lines with ink fading away on one side only: the sheet's edge beside its
+    soft shadow (see side_ink). Beside a pen's "1" the ink is gone within a few pixels."""
+    sides = side_ink(parts, ink)
+    strong, weak = sides.max(axis=1, initial=0.0), sides.min(axis=1, initial=0.0)
+    return straight_line(parts) & (strong >= RAMP_INK) & (weak <= RAMP_ONE_SIDED * strong)
+
+
 def keep_strokes(
     labels: np.ndarray,
     ink: np.ndarray,
@@ -222,6 +257,7 @@ def keep_strokes(
     what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height."""
     parts = measure(ink, labels, maps)
     keep = stroke_like(parts, contrast, height, min_height) & ~along_the_edge(parts, labels.shape)
+    keep &= ~edge_with_ramp(parts, ink)
     table = np.concatenate([[False], keep])
     return filters.label(table[labels])[0]
 
