@@ -459,17 +459,37 @@ def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
 
 def test_a_line_with_a_ramp_of_shadow_on_one_side_is_the_sheets_edge() -> None:
     # The sheet's edge casting a soft shadow: ink that steps up on one side of the line and
-    # fades away over many pixels on the other. A pen's "1", blurred alike on both sides, and
-    # the same line without its ramp stay.
+    # fades away over many pixels on the other. A pen's "1", blurred alike on both sides (on
+    # clean paper or on a smudge), and the same line without its ramp stay.
     from digitrec.vision.components import edge_with_ramp
 
     ramp = np.clip(1.0 - np.arange(20) / 20, 0, 1)
     pen = np.array([0.2, 0.6, 1.0, 1.0, 0.6, 0.2])
     cases = {"edge with ramp": (np.r_[np.zeros(5), ramp], True), "pen": (pen, False)}
     cases["edge without ramp"] = (np.r_[np.zeros(5), ramp[:4], np.zeros(16)], False)
+    cases["pen on a smudge"] = (np.r_[np.full(8, 0.3), pen, np.full(8, 0.3)], False)
     for name, (profile, expected) in cases.items():
         ink = np.zeros((200, 200), np.float32)
         ink[50:150, 90 : 90 + len(profile)] = profile
         mask = ink > 0.5
         parts = measure(ink, ndimage.label(mask)[0], None)
         assert edge_with_ramp(parts, ink).tolist() == [expected], name
+
+
+def test_a_stroke_touching_a_soft_shadow_is_cut_out_of_it() -> None:
+    # A "1" whose foot touches a broad soft smudge makes one component with it, too soft to be
+    # ink as a whole; cut at a higher level, its strong core is a stroke again. The smudge alone
+    # stays out.
+    from digitrec.vision.components import keep_strokes
+    from digitrec.vision.preprocess import edge_maps
+
+    y, x = np.mgrid[:200, :300]
+    smudge = 0.4 * np.exp(-(((x - 150) / 50.0) ** 2 + ((y - 150) / 35.0) ** 2))
+    ink = smudge.astype(np.float32)
+    ink[90:142, 148:152] = 1.0  # the "1", its foot in the smudge
+    labels = ndimage.label(ink > 0.25)[0]
+    assert labels.max() == 1  # one component: the stroke and the smudge
+    kept = keep_strokes(labels, ink, edge_maps(ink), 1.0, 50.0, 8.0)
+    assert kept.max() == 1
+    rows, cols = np.nonzero(kept)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (90, 141, 148, 151)

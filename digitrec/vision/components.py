@@ -50,6 +50,12 @@ SIDE_SPAN = 0.8
 # at most 0.09 beside them, bar one at 0.2), at most RAMP_ONE_SIDED of that on the other.
 RAMP_INK = 0.12
 RAMP_ONE_SIDED = 0.25
+# A dropped component at least CORE_HEIGHT digit heights tall whose strongest ink is CORE_PEAK
+# times its median, and at least CORE_INK (the page's strongest ink is 1), is cut again halfway
+# between the two (see keep_strokes).
+CORE_HEIGHT = 0.5
+CORE_PEAK = 2.0
+CORE_INK = 0.8
 # A stroke's median ink is at least this share of the strongest digit-like component's on the
 # page (ruled lines, shading and table texture are fainter than the pen), and this much contrast
 # relative to the light level (see preprocess.ink_levels).
@@ -241,7 +247,7 @@ def edge_with_ramp(parts: Components, ink: np.ndarray) -> np.ndarray:
     """Thin straight lines with ink fading away on one side only: the sheet's edge beside its
     soft shadow (see side_ink). Beside a pen's "1" the ink is gone within a few pixels."""
     sides = side_ink(parts, ink)
-    strong, weak = sides.max(axis=1, initial=0.0), sides.min(axis=1, initial=0.0)
+    strong, weak = sides.max(axis=1), sides.min(axis=1)
     return straight_line(parts) & (strong >= RAMP_INK) & (weak <= RAMP_ONE_SIDED * strong)
 
 
@@ -255,11 +261,34 @@ def keep_strokes(
 ) -> np.ndarray:
     """The labels, relabelled without the components that are not pen strokes. `contrast` is
     what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height."""
+    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height)
+    # A digit touching a shadow or smudge is one component with it, dropped whole as too soft
+    # or too faint: such a component's strong core, cut at a higher level, is looked at again.
+    tall = parts.height >= (CORE_HEIGHT * height if np.isfinite(height) else min_height)
+    strong = (parts.peak >= CORE_PEAK * parts.level) & (parts.peak >= CORE_INK)
+    cores = ~keep & tall & strong
+    table = np.concatenate([[False], keep])
+    if not cores.any():
+        return filters.label(table[labels])[0]
+    cut = np.concatenate([[np.inf], (parts.level + parts.peak) / 2])
+    core_table = np.concatenate([[False], cores])
+    mask = table[labels] | (core_table[labels] & (ink >= cut[labels]))
+    relabelled = filters.label(mask)[0]
+    keep, _ = _strokes(relabelled, ink, maps, contrast, height, min_height)
+    return filters.label(np.concatenate([[False], keep])[relabelled])[0]
+
+
+def _strokes(
+    labels: np.ndarray,
+    ink: np.ndarray,
+    maps: EdgeMaps,
+    contrast: float,
+    height: float,
+    min_height: float,
+) -> tuple[np.ndarray, Components]:
     parts = measure(ink, labels, maps)
     keep = stroke_like(parts, contrast, height, min_height) & ~along_the_edge(parts, labels.shape)
-    keep &= ~edge_with_ramp(parts, ink)
-    table = np.concatenate([[False], keep])
-    return filters.label(table[labels])[0]
+    return keep & ~edge_with_ramp(parts, ink), parts
 
 
 def stroke_like(parts: Components, contrast: float, height: float, min_height: float) -> np.ndarray:
