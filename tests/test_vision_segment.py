@@ -437,6 +437,17 @@ def test_a_lone_upright_stroke_is_no_ruled_line() -> None:
     assert removed[20:22].all() and cleaned[250:253, 50:53].all()
 
 
+def test_without_candidates_taken_whole_the_height_is_measured_on_what_is_left() -> None:
+    # A blank page's broad patch of shadow is no digit-like component, and no rule candidate
+    # took anything whole: the height is still measured (on the patch), never infinite, which
+    # would keep the patch as a digit-sized stroke.
+    from digitrec.vision.rules import clean_mask
+
+    ink, mask, maps = _bars((300, 400), [(100, 100, 160, 140), (250, 50, 253, 53)])
+    _, _, height = clean_mask(mask, ink, maps, min_height=8)
+    assert height == 60
+
+
 def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
     # The border of a sheet or table cut by the frame, lying along it: even a piece of one,
     # only three times longer than thick. The same line inside the image, or one meeting the

@@ -63,8 +63,10 @@ def clean_mask(
             size = np.bincount(whole.ravel(), minlength=whole.max() + 1)
             taken = gone >= CANDIDATES_ONLY * np.maximum(size, 1)
             taken[0] = False
-            labels = np.where(_drop_border(mask, np.inf) & taken[whole], whole, 0)
-            digits = digit_like(measure(ink, labels, maps), min_height)
+            whole_taken = np.where(_drop_border(mask, np.inf) & taken[whole], whole, 0)
+            taken_digits = digit_like(measure(ink, whole_taken, maps), min_height)
+            if taken_digits.any():  # else measure what is left, as before
+                labels, digits = whole_taken, taken_digits
         height = typical_height(labels, digits)
         longer = [c for c in rules if c[0] >= RULE_LENGTH * height]
         if len(longer) == len(rules):
