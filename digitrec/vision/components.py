@@ -172,6 +172,13 @@ def straight_line(parts: Components) -> np.ndarray:
     )
 
 
+def straight_piece(parts: Components) -> np.ndarray:
+    """Pieces of a thin straight line: a few (PIECE_ASPECT) times longer than thick."""
+    return (parts.length >= PIECE_ASPECT * parts.thickness) & (
+        parts.breadth <= LINE_BREADTH * parts.thickness
+    )
+
+
 def typical_height(labels: np.ndarray, keep: np.ndarray | None = None) -> float:
     """Ink-weighted median height of the labelled components (inf if none): specks weigh little,
     digits much. Only those in `keep` (per component) count, if any of them is kept."""
@@ -220,10 +227,7 @@ def along_the_edge(parts: Components, shape: tuple[int, ...]) -> np.ndarray:
     sides = (x0 == 0) | (x1 == shape[1])
     ends = (y0 == 0) | (y1 == shape[0])
     # Even a short piece of one: the frame may cut the line, the threshold break it.
-    line = (parts.length >= PIECE_ASPECT * parts.thickness) & (
-        parts.breadth <= LINE_BREADTH * parts.thickness
-    )
-    return line & ((upright & sides) | (flat & ends))
+    return straight_piece(parts) & ((upright & sides) | (flat & ends))
 
 
 def side_ink(parts: Components, ink: np.ndarray) -> np.ndarray:
@@ -243,7 +247,7 @@ def side_ink(parts: Components, ink: np.ndarray) -> np.ndarray:
         y = np.rint(cy + along * uy[:, None] + sign * out * ny[:, None]).astype(int)
         x, y = np.clip(x, 0, ink.shape[1] - 1), np.clip(y, 0, ink.shape[0] - 1)
         sides.append(np.median(ink[y, x], axis=1))
-    return np.stack(sides, axis=1) if sides[0].size else np.zeros((0, 2))
+    return np.stack(sides, axis=1)
 
 
 def edge_with_ramp(parts: Components, ink: np.ndarray) -> np.ndarray:
@@ -312,10 +316,7 @@ def stroke_like(parts: Components, contrast: float, height: float, min_height: f
     # Even a "1" is hardly longer than the digits are tall.
     long_line = line & (parts.length >= LONG_LINE * height)
     # The threshold breaks a faint line into pieces that need not be long each.
-    piece = (parts.length >= PIECE_ASPECT * parts.thickness) & (
-        parts.breadth <= LINE_BREADTH * parts.thickness
-    )
-    long_line |= collinear(parts, piece, LONG_LINE * height)
+    long_line |= collinear(parts, straight_piece(parts), LONG_LINE * height)
     # One pixel wide and faint: noise along a shadow's or the paper's edge, a fibre, a broken
     # ruled line; a pen's stroke this thin is also as strong as the rest of the writing.
     thin_faint = (parts.thickness <= THIN) & (parts.level < FAINT)

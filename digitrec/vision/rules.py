@@ -62,7 +62,6 @@ def clean_mask(
             gone = np.bincount(whole[mask & ~rest], minlength=whole.max() + 1)
             size = np.bincount(whole.ravel(), minlength=whole.max() + 1)
             taken = gone >= CANDIDATES_ONLY * np.maximum(size, 1)
-            taken[0] = False
             whole_taken = np.where(_drop_border(mask, np.inf) & taken[whole], whole, 0)
             taken_digits = digit_like(measure(ink, whole_taken, maps), min_height)
             if taken_digits.any():  # else measure what is left, as before
