@@ -68,14 +68,19 @@ def test_the_cache_key_names_the_fonts_drawn_on(tmp_path: Path, monkeypatch) -> 
     saying `fonts=False` gives the same file as having no fonts installed."""
     installed: list[str] = []
 
+    def fake_fonts(part: str) -> list[str]:
+        assert part == "train"
+        return list(installed)
+
     class FakeGlyphs:
         def __init__(self, *, mnist_part: str, use_fonts: bool) -> None:
             assert mnist_part == "train"
-            self.fonts = list(installed) if use_fonts else []
+            self.fonts = fake_fonts(mnist_part) if use_fonts else []
 
     def fake_harvest(photos: int, seed: int, **_: object) -> photo_crops.Harvest:
         return photo_crops.Harvest(np.zeros((1, 28, 28), np.uint8), np.array([1]), 1, [0], 1.0)
 
+    monkeypatch.setattr(photo_crops, "usable_fonts", fake_fonts)
     monkeypatch.setattr(photo_crops, "GlyphSource", FakeGlyphs)
     monkeypatch.setattr(photo_crops, "harvest_crops", fake_harvest)
     none_installed = cached_crops(3, 1, cache_dir=tmp_path)

@@ -36,7 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.synthetic_photos import TRAIN_HOLDOUT, TRAIN_PART, GlyphSource, make_set
+from digitrec.data.synthetic_photos import (
+    TRAIN_HOLDOUT,
+    TRAIN_PART,
+    GlyphSource,
+    make_set,
+    usable_fonts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +110,7 @@ def cached_crops(
 ) -> Path:
     """The .npz of `harvest_crops`, made once per set of parameters and reused after. With
     `fonts`, the photos also draw on the installed fonts of the training families."""
-    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=fonts)
-    font_names = sorted(Path(path).name for path in glyphs.fonts)
+    font_names = sorted(Path(path).name for path in usable_fonts(TRAIN_PART)) if fonts else []
     params = {"photos": photos, "seed": seed, "kinds": list(kinds), "minutes": minutes}
     key = json.dumps(params | {"fonts": font_names} if font_names else params)
     path = cache_dir / f"photo-crops-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
@@ -113,6 +118,8 @@ def cached_crops(
         return path
     if fonts and not font_names:
         log.warning("no training fonts installed (make fonts): MNIST digits only")
+    # Only now: the glyphs load the MNIST training digits, which a cached harvest does not need.
+    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=fonts)
     harvest = harvest_crops(
         photos, seed, kinds=kinds, seconds=None if minutes is None else minutes * 60, glyphs=glyphs
     )

@@ -67,6 +67,7 @@ __all__ = [
     "find_fonts",
     "make_photo",
     "make_set",
+    "usable_fonts",
 ]
 
 KINDS = ("single", "number", "blank")
@@ -118,8 +119,7 @@ class GlyphSource:
             known = ", ".join([*MNIST_PARTS, TRAIN_PART])
             raise ValueError(f"mnist_part must be one of {known}, not {mnist_part!r}")
         self.by_digit = [digits.images[digits.labels == d] for d in range(10)]
-        fonts = find_fonts(mnist_part) if use_fonts else []
-        self.fonts = [path for path in fonts if _draws_digits(path) and not _hollow(path)]
+        self.fonts = usable_fonts(mnist_part) if use_fonts else []
 
     def glyph(self, rng: np.random.Generator, digit: int, height: float) -> np.ndarray:
         from_font = bool(self.fonts) and rng.random() < FONT_SHARE
@@ -153,6 +153,12 @@ def find_fonts(part: str = "eval") -> list[str]:
     found = sorted(path for pattern in FONT_GLOBS for path in glob.glob(pattern))
     training = part == TRAIN_PART
     return [path for path in found if (Path(path).parent.name in TRAIN_FONT_FAMILIES) == training]
+
+
+def usable_fonts(part: str = "eval") -> list[str]:
+    """find_fonts(part) less the fonts that cannot draw a pen's digits: those without their
+    own ten digits, and outline fonts."""
+    return [path for path in find_fonts(part) if _draws_digits(path) and not _hollow(path)]
 
 
 def _draws_digits(path: str) -> bool:
