@@ -58,6 +58,16 @@ def test_no_sheet_when_the_paper_fills_the_frame(page: np.ndarray) -> None:
     assert find_sheet(page) is None
 
 
+def test_a_bold_zero_filling_the_frame_is_no_sheet() -> None:
+    # A marker's "0" on paper filling the frame: filled in, its ring and hole make a dark disc
+    # with a sharp edge on light paper, a seventh of the photo, but half of it is paper.
+    y, x = np.mgrid[:360, :360]
+    radius = np.hypot((y - 180) / 1.15, x - 180)
+    page = np.where((radius > 35) & (radius < 68), 0.25, 0.9).astype(np.float32)
+    page = ndimage.gaussian_filter(page, 1.0)
+    assert find_sheet(page) is None
+
+
 def test_a_soft_shadow_is_not_a_sheet_edge() -> None:
     # A hand's shadow entering from the right: dark enough, but its edge fades over ~25 px.
     shade = np.zeros((480, 640), np.float32)

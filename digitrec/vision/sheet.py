@@ -37,6 +37,10 @@ MIN_STEP = 0.08
 # as much. Paper edges in photos are blurred by a pixel or two of a 160-px copy at most.
 SLOPE_SIGMA = 1.0
 MIN_SHARPNESS = 0.45
+# Even: at most this share of the sheet (clear of its edge) is as bright as the surroundings.
+# Writing on it is a small share even where bold; the region a bold "0" encloses, filled, would
+# pass every other test (a dark disc with a sharp edge on light paper) but its hole is paper.
+MAX_FOREIGN = 0.25
 # Convex: a sheet seen in perspective is a quadrilateral, so its region fills most of its
 # convex hull.
 MIN_SOLIDITY = 0.85
@@ -101,6 +105,10 @@ def _candidate(
     inside, outside = float(np.median(small[inner])), float(np.median(small[outer]))
     step = abs(inside - outside)
     if step < MIN_STEP * max(inside, outside, 1e-3):
+        return None
+    # On the median-filtered copy, where a pen's strokes are mostly smoothed away.
+    values = smooth[inner]
+    if np.mean(np.abs(values - outside) < np.abs(values - inside)) > MAX_FOREIGN:
         return None
     edge = sheet & ~filters.erode(sheet)
     edge &= ~_frame(sheet.shape)  # where the sheet leaves the photo there is no edge
