@@ -22,7 +22,10 @@ itself rather than from fixed pixel counts:
 - Neighbouring pieces on a line that could be one digit (together at most 1.5 digit heights
   wide, at most 0.25 apart) are also read as one; the reading is kept if its log-probability
   beats the pieces' read apart by JOIN_COST = 0.4 (vision.joins): a digit broken by a removed
-  grid line or a gap in its stroke is one digit, two sure digits stay two.
+  grid line or a gap in its stroke is one digit, two sure digits stay two. A blob 0.8 to 1.15
+  times as wide as tall is read whole and cut in two, at no cost either way.
+- Each candidate's log-probability has GATE_WEIGHT = 0.5 times the log of the gate's
+  probability that it is one whole digit added (digitrec.gate), when there is a choice.
 
 Thresholds on the model's answers:
 
@@ -44,11 +47,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
+from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.models.classifier import Classifier
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
@@ -125,9 +129,18 @@ def reading_json(name: str, reading: Reading | None, error: str | None) -> dict[
 
 
 class Predictor:
-    def __init__(self, classifier: Classifier, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(
+        self,
+        classifier: Classifier,
+        *,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        gate: Classifier | Literal["shipped"] | None = "shipped",
+    ) -> None:
+        """`gate` weighs the segmentation's alternatives (digitrec.gate): the shipped one by
+        default, None to choose by the classifier's confidence alone."""
         self.classifier = classifier
         self.max_pixels = max_pixels
+        self.gate = load_gate() if gate == "shipped" else gate
 
     def preprocess(
         self,
@@ -138,7 +151,7 @@ class Predictor:
     ) -> list[DigitCrop]:
         """The 28x28 digit candidates of an RGB or grey image, in reading order, without the
         model (which read_image also asks whether neighbouring pieces are one digit)."""
-        return self._pieces(image, single=single, stages=stages).crops
+        return self._pieces(image, single=single, stages=stages).by_geometry()
 
     def _pieces(
         self, image: np.ndarray, *, single: bool, stages: dict[str, np.ndarray] | None
@@ -148,6 +161,10 @@ class Predictor:
         image = np.asarray(image)
         pieces = find_pieces(image, stages=stages)
         if single and len(pieces.crops) > 1:
+            last = len(pieces.crops) - 1
+            whole = [j.crop for j in pieces.joins if (j.first, j.last) == (0, last)]
+            if whole:  # segmentation already offers all the pieces as one digit
+                return Pieces(whole[:1], [])
             gray = to_gray(image) if image.ndim == 3 else image
             return Pieces([merge_into_one(gray, pieces.crops)], [])
         return pieces
@@ -186,12 +203,21 @@ class Predictor:
         candidates = pieces.crops + [join.crop for join in pieces.joins]
         readings = self.classify(np.stack([crop.image for crop in candidates]))
         scores = [float(np.log(max(r.confidence, 1e-9))) for r in readings]
+        contexts = [crop.context for crop in candidates]
+        if self.gate is not None and len(candidates) > 1 and all(c is not None for c in contexts):
+            one = one_digit_probability(self.gate, np.stack(contexts))
+            scores = [
+                s + GATE_WEIGHT * float(np.log(max(p, 1e-6)))
+                for s, p in zip(scores, one, strict=True)
+            ]
         count = len(pieces.crops)
         runs = [(join.first, join.last) for join in pieces.joins]
         index = {run: count + k for k, run in enumerate(runs)}
         chosen = [
             first if first == last else index[(first, last)]
-            for first, last in choose_segments(scores[:count], runs, scores[count:])
+            for first, last in choose_segments(
+                scores[:count], runs, scores[count:], [join.cost for join in pieces.joins]
+            )
         ]
         return [candidates[k] for k in chosen], [readings[k] for k in chosen]
 

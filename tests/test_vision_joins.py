@@ -7,7 +7,7 @@ from PIL import Image
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
 from digitrec.vision.grouping import Blob
-from digitrec.vision.joins import JOIN_COST, choose_segments, join_candidates
+from digitrec.vision.joins import JOIN_COST, SPLIT_COST, choose_segments, join_candidates
 from digitrec.vision.segment import segment_digits
 
 
@@ -35,6 +35,22 @@ def test_split_parts_of_one_component_join_back_to_it() -> None:
     parts = [_blob(0, 40, ids=(7,)), _blob(40, 80, ids=(7,))]
     (join,) = join_candidates(parts, [0, 0])
     assert join.blob.ids == (7,)
+
+
+def test_halves_of_a_blob_cut_tentatively_join_back_at_the_split_cost() -> None:
+    halves = [Blob((5,), (0, 0, 100, 45), group=0), Blob((5,), (0, 45, 100, 90), group=0)]
+    (join,) = join_candidates(halves, [0, 0])
+    assert (join.first, join.last, join.cost) == (0, 1, SPLIT_COST)
+    assert join.blob.box == (0, 0, 100, 90)
+    # Not when the halves ended up apart (another piece between them in reading order).
+    between = [halves[0], _blob(46, 60, y0=120, y1=150, ids=(6,)), halves[1]]
+    assert all(j.cost == JOIN_COST for j in join_candidates(between, [0, 0, 0]))
+
+
+def test_each_join_is_weighed_at_its_own_cost() -> None:
+    unsure, joined = np.log(0.6), np.log(0.5)  # apart -1.02, together -0.69
+    assert choose_segments([unsure, unsure], [(0, 1)], [joined], [0.0]) == [(0, 1)]
+    assert choose_segments([unsure, unsure], [(0, 1)], [joined], [1.0]) == [(0, 0), (1, 1)]
 
 
 def test_the_likelier_reading_is_chosen() -> None:

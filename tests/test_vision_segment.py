@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from digitrec.vision import segment
 from digitrec.vision.components import measure
-from digitrec.vision.grouping import Blob, reading_order
+from digitrec.vision.grouping import Blob, find_blobs, reading_order, tentative_halves
 from digitrec.vision.segment import WORK_SIZE, DigitCrop, segment_digits, work_image
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
@@ -504,3 +504,41 @@ def test_a_stroke_touching_a_soft_shadow_is_cut_out_of_it() -> None:
     assert kept.max() == 1
     rows, cols = np.nonzero(kept)
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (90, 141, 148, 151)
+
+
+def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None:
+    labels = np.zeros((120, 400), np.int32)
+    labels[10:110, 20:112] = 1  # 0.92 as wide as tall: one wide digit, or two touching
+    labels[10:110, 200:250] = 2  # 0.5: one digit
+    wide, narrow = find_blobs(labels, 8)
+    assert narrow.halves is None
+    assert wide.halves is not None and len(wide.halves) == 2
+    parts = tentative_halves([(wide, 0), (narrow, 0)])
+    assert [part.box for part, _ in parts][2] == narrow.box
+    left, right = (part for part, _ in parts[:2])
+    assert left.group == right.group is not None
+    assert left.box[1] == 20 and right.box[3] == 112 and left.box[3] <= right.box[1]
+
+
+def test_the_context_image_keeps_the_lines_scale() -> None:
+    """A fragment half as tall as the line's digits fills digit_image's 20-px box as a whole
+    digit does, but only half as much of its context image."""
+    ink = np.zeros((120, 300), np.float32)
+    labels = np.zeros(ink.shape, np.int32)
+    ink[10:110, 40:50] = labels[10:110, 40:50] = 1  # a "1", 100 px tall
+    ink[35:85, 150:160] = 1.0
+    labels[35:85, 150:160] = 2  # a stroke half as tall
+    rules = np.zeros(ink.shape, bool)
+
+    def rows(image: np.ndarray) -> int:
+        tall = np.flatnonzero(image.max(axis=1) > 0.5)
+        return int(tall[-1] - tall[0] + 1)
+
+    digit, piece = Blob((1,), (10, 40, 110, 50)), Blob((2,), (35, 150, 85, 160))
+    assert rows(segment.digit_image(ink, labels, piece, rules)) == rows(
+        segment.digit_image(ink, labels, digit, rules)
+    )
+    whole = rows(segment.context_image(ink, labels, digit, rules, 100.0))
+    half = rows(segment.context_image(ink, labels, piece, rules, 100.0))
+    assert whole == pytest.approx(28 / segment.CONTEXT_SPAN, abs=2)
+    assert half == pytest.approx(whole / 2, abs=2)

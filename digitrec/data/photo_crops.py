@@ -124,7 +124,7 @@ def cached_crops(
         photos, seed, kinds=kinds, seconds=None if minutes is None else minutes * 60, glyphs=glyphs
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write(
+    write_npz(
         path,
         images=harvest.images,
         labels=harvest.labels,
@@ -137,7 +137,7 @@ def cached_crops(
     return path
 
 
-def _write(path: Path, **arrays: object) -> None:
+def write_npz(path: Path, **arrays: object) -> None:
     """An .npz written whole, then renamed: never half a file under its name."""
     partial = path.with_suffix(".part.npz")
     np.savez_compressed(partial, **arrays)
@@ -163,7 +163,7 @@ def merge_crops(sources: Sequence[Path], output: Path) -> int:
         params += made if isinstance(made, list) else [made]  # a merged file lists its parts
     if len(holdouts) != 1:
         raise ValueError(f"the harvests avoid different validation carvings: {sorted(holdouts)}")
-    _write(
+    write_npz(
         output,
         images=np.concatenate(images),
         labels=np.concatenate(labels),

@@ -28,6 +28,10 @@ JOIN_PIECES = 3
 # digits of a number, each read with confidence, are not one digit because their union looks
 # like one too.
 JOIN_COST = 0.4
+# A blob cut tentatively in two (grouping.TRY_SPLIT) is read whole or as its halves, whichever
+# is likelier, neither favoured: with the gate's say (digitrec.gate), a cost either way (0.4,
+# 1.0 for the whole) read no better on synthetic photos.
+SPLIT_COST = 0.0
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,17 @@ class Join:
     first: int
     last: int
     blob: Blob
+    cost: float = JOIN_COST  # what the join must gain over its pieces read apart
+    # The pieces are halves of one blob cut tentatively: geometry alone keeps it whole.
+    tentative: bool = False
 
 
 def join_candidates(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
     """Runs of consecutive pieces on one text line (`lines[i]` is piece i's line) that together
     could be one digit. The digit height is the upper quartile of the line's piece heights, as
     in grouping.find_blobs, so that a broken digit's short pieces do not set it."""
-    joins = []
+    joins = _regrouped(blobs, lines)
+    tentative = {(j.first, j.last) for j in joins}
     for first in range(len(blobs)):
         line = [b.height for b, ln in zip(blobs, lines, strict=True) if ln == lines[first]]
         height = float(np.percentile(line, 75))
@@ -55,8 +63,27 @@ def join_candidates(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
             union = _union(run)
             if gap > JOIN_GAP * height or union.width > JOIN_WIDTH * height:
                 break  # a longer run is wider still
-            if union.height <= JOIN_HEIGHT * height:
+            if union.height <= JOIN_HEIGHT * height and (first, last) not in tentative:
                 joins.append(Join(first, last, union))
+    return joins
+
+
+def _regrouped(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
+    """Each group of pieces cut tentatively from one blob, if consecutive on one line, as a
+    join at SPLIT_COST."""
+    members: dict[int, list[int]] = {}
+    for index, blob in enumerate(blobs):
+        if blob.group is not None:
+            members.setdefault(blob.group, []).append(index)
+    joins = []
+    for run in members.values():
+        first, last = run[0], run[-1]
+        if (
+            len(run) > 1
+            and run == list(range(first, last + 1))
+            and len(set(lines[first : last + 1])) == 1
+        ):
+            joins.append(Join(first, last, _union(blobs[first : last + 1]), SPLIT_COST, True))
     return joins
 
 
@@ -64,6 +91,7 @@ def choose_segments(
     piece_scores: Sequence[float],
     joins: Sequence[tuple[int, int]],
     join_scores: Sequence[float],
+    join_costs: Sequence[float] | None = None,
 ) -> list[tuple[int, int]]:
     """The partition of the pieces into digits with the highest total score, as (first, last)
     runs in order: each piece alone, or a candidate join (first, last) at JOIN_COST. Scores
@@ -72,13 +100,14 @@ def choose_segments(
     best = np.full(count + 1, -np.inf)
     best[0] = 0.0
     came_from: list[tuple[int, int]] = [(0, 0)] * (count + 1)
-    ending: dict[int, list[tuple[int, float]]] = {}
-    for (first, last), score in zip(joins, join_scores, strict=True):
-        ending.setdefault(last, []).append((first, score))
+    ending: dict[int, list[tuple[int, float]]] = {}  # last piece -> (first, score less cost)
+    costs = [JOIN_COST] * len(joins) if join_costs is None else join_costs
+    for (first, last), score, cost in zip(joins, join_scores, costs, strict=True):
+        ending.setdefault(last, []).append((first, score - cost))
     for last in range(count):
         best[last + 1], came_from[last + 1] = best[last] + piece_scores[last], (last, last)
         for first, score in ending.get(last, []):
-            total = best[first] + score - JOIN_COST
+            total = best[first] + score
             if total > best[last + 1]:
                 best[last + 1], came_from[last + 1] = total, (first, last)
     segments, end = [], count

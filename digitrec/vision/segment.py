@@ -26,6 +26,7 @@ from digitrec.vision.grouping import (
     find_blobs,
     own_pixels,
     reading_order,
+    tentative_halves,
     without_stray_lines,
 )
 from digitrec.vision.joins import join_candidates
@@ -69,6 +70,11 @@ CLEAN_MAX_SIDE = 1024
 MIN_DIGIT_PX = 8
 MIN_DIGIT_OF_IMAGE = 0.015
 
+# The side of a candidate's context image (context_image), in digit heights of its line: a
+# digit and a half, as wide as the widest join (joins.JOIN_WIDTH), so that two digits run
+# together overflow it and a fragment sits small in it.
+CONTEXT_SPAN = 1.5
+
 # Box colours by text line, so that a wrong line grouping shows.
 _COLOURS = ((230, 30, 30), (30, 120, 230), (20, 160, 60), (200, 120, 0))
 
@@ -78,10 +84,13 @@ class DigitCrop:
     box: tuple[int, int, int, int]  # x, y, w, h in original image pixels
     image: np.ndarray  # (28, 28) float32 in [0, 1], MNIST-style
     line: int  # 0-based text line index
+    # (28, 28): the candidate's own ink at the scale of its line's digits, centred on its box,
+    # so a fragment looks small and two digits too wide (see context_image); None if unknown.
+    context: np.ndarray | None = None
 
     def moved(self, dx: int, dy: int) -> "DigitCrop":
         x, y, w, h = self.box
-        return DigitCrop((x + dx, y + dy, w, h), self.image, self.line)
+        return DigitCrop((x + dx, y + dy, w, h), self.image, self.line, self.context)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ class CropJoin:
     first: int
     last: int
     crop: DigitCrop
+    cost: float  # what the join must gain over its pieces read apart (joins.Join.cost)
+    tentative: bool = False  # the halves of one blob cut tentatively (joins.Join.tentative)
 
 
 @dataclass(frozen=True)
@@ -100,10 +111,29 @@ class Pieces:
 
     crops: list[DigitCrop]
     joins: list[CropJoin]
+    # The median height of the digit candidates in original pixels, a blob tentatively cut in
+    # two (grouping.TRY_SPLIT) counted whole: not lowered by a cut that the reader may undo.
+    height: float = 0.0
 
     def moved(self, dx: int, dy: int) -> "Pieces":
-        joins = [CropJoin(j.first, j.last, j.crop.moved(dx, dy)) for j in self.joins]
-        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins)
+        joins = [
+            CropJoin(j.first, j.last, j.crop.moved(dx, dy), j.cost, j.tentative) for j in self.joins
+        ]
+        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins, self.height)
+
+    def by_geometry(self) -> list[DigitCrop]:
+        """The digits as geometry alone has them, before the reader's choice: each blob cut
+        only tentatively whole."""
+        whole = {j.first: j for j in self.joins if j.tentative}
+        crops, index = [], 0
+        while index < len(self.crops):
+            if index in whole:
+                crops.append(whole[index].crop)
+                index = whole[index].last + 1
+            else:
+                crops.append(self.crops[index])
+                index += 1
+        return crops
 
 
 def segment_digits(
@@ -114,8 +144,9 @@ def segment_digits(
     zoom: bool = True,
 ) -> list[DigitCrop]:
     """The digits in `gray` (H, W), lines top to bottom, each line left to right; a digit in
-    pieces that geometry cannot tell from several digits is several crops (see find_pieces)."""
-    return find_pieces(gray, stages=stages, work_size=work_size, zoom=zoom).crops
+    pieces that geometry cannot tell from several digits is several crops (see find_pieces), a
+    blob that may be one wide digit or two is one."""
+    return find_pieces(gray, stages=stages, work_size=work_size, zoom=zoom).by_geometry()
 
 
 def find_pieces(
@@ -136,7 +167,7 @@ def find_pieces(
     scale = max(np.shape(gray)[:2]) / work_size
     if not zoom or not crops or scale <= 1.0:
         return pieces
-    height = float(np.median([c.box[3] for c in crops]))  # original pixels
+    height = pieces.height
     if height / scale >= ZOOM_BELOW:
         return pieces
     margin = round(ZOOM_MARGIN * height)
@@ -167,18 +198,30 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
     blobs = find_blobs(labels, min_height)
     lines = without_stray_lines(blobs, reading_order(blobs))
     placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
+    height = float(np.median([blob.height for blob, _ in placed])) * scale[0] if placed else 0.0
+    placed = tentative_halves(placed)
     if stages is not None:
         stages.update(ink=ink, mask=mask, boxes=render_boxes(small, placed))
 
+    line_of = [line for _, line in placed]
+    line_height = {
+        line: float(np.percentile([b.height for b, ln in placed if ln == line], 75))
+        for line in set(line_of)
+    }
+
     def crop(blob: Blob, line: int) -> DigitCrop:
         image = digit_image(ink, labels, blob, rules)
-        return DigitCrop(_original_box(blob.box, scale), image, line)
+        context = context_image(ink, labels, blob, rules, line_height[line])
+        return DigitCrop(_original_box(blob.box, scale), image, line, context)
 
-    line_of = [line for _, line in placed]
     joins = join_candidates([blob for blob, _ in placed], line_of)
     return Pieces(
         [crop(blob, line) for blob, line in placed],
-        [CropJoin(j.first, j.last, crop(j.blob, line_of[j.first])) for j in joins],
+        [
+            CropJoin(j.first, j.last, crop(j.blob, line_of[j.first]), j.cost, j.tentative)
+            for j in joins
+        ],
+        height,
     )
 
 
@@ -226,6 +269,30 @@ def digit_image(ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarr
     # As in normalize_digit: MNIST digits all reach full intensity.
     digit /= max(float(digit.max()), 1e-6)
     return center_by_mass(digit, FRAME)
+
+
+def context_image(
+    ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarray, height: float
+) -> np.ndarray:
+    """The blob's own ink in a square window CONTEXT_SPAN line digit heights wide, centred on
+    its box, at (28, 28): unlike digit_image, the scale is the line's, not the blob's."""
+    side = max(3, round(CONTEXT_SPAN * height))
+    cy, cx = (blob.box[0] + blob.box[2]) // 2, (blob.box[1] + blob.box[3]) // 2
+    y0, x0 = cy - side // 2, cx - side // 2
+    window = np.zeros((side, side), np.float32)
+    ys = slice(max(0, y0), min(ink.shape[0], y0 + side))
+    xs = slice(max(0, x0), min(ink.shape[1], x0 + side))
+    own = np.isin(labels[ys, xs], blob.ids)
+    by0, bx0, by1, bx1 = blob.box
+    yy = np.arange(ys.start, ys.stop)[:, None]
+    xx = np.arange(xs.start, xs.stop)[None, :]
+    own &= (yy >= by0) & (yy < by1) & (xx >= bx0) & (xx < bx1)
+    support = filters.dilate(own, square=True) & ~rules[ys, xs]
+    window[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0] = np.where(
+        support, ink[ys, xs], 0.0
+    )
+    small = cv2.resize(window, (FRAME, FRAME), interpolation=cv2.INTER_AREA)
+    return small / max(float(small.max()), 1e-6)
 
 
 def render_boxes(small: np.ndarray, placed: list[tuple[Blob, int]]) -> np.ndarray:
