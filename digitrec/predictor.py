@@ -204,7 +204,7 @@ class Predictor:
         readings = self.classify(np.stack([crop.image for crop in candidates]))
         scores = [float(np.log(max(r.confidence, 1e-9))) for r in readings]
         contexts = [crop.context for crop in candidates]
-        if self.gate is not None and len(candidates) > 1 and all(c is not None for c in contexts):
+        if self.gate is not None and pieces.joins and all(c is not None for c in contexts):
             one = one_digit_probability(self.gate, np.stack(contexts))
             scores = [
                 s + GATE_WEIGHT * float(np.log(max(p, 1e-6)))
