@@ -111,15 +111,12 @@ class Pieces:
 
     crops: list[DigitCrop]
     joins: list[CropJoin]
-    # The median height of the digit candidates in original pixels, a blob tentatively cut in
-    # two (grouping.TRY_SPLIT) counted whole: not lowered by a cut that the reader may undo.
-    height: float = 0.0
 
     def moved(self, dx: int, dy: int) -> "Pieces":
         joins = [
             CropJoin(j.first, j.last, j.crop.moved(dx, dy), j.cost, j.tentative) for j in self.joins
         ]
-        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins, self.height)
+        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins)
 
     def by_geometry(self) -> list[DigitCrop]:
         """The digits as geometry alone has them, before the reader's choice: each blob cut
@@ -167,7 +164,9 @@ def find_pieces(
     scale = max(np.shape(gray)[:2]) / work_size
     if not zoom or not crops or scale <= 1.0:
         return pieces
-    height = pieces.height
+    # In original pixels, a blob cut tentatively counted whole: its halves, which the reader
+    # may undo, would make the digits look smaller and change the zoom.
+    height = float(np.median([c.box[3] for c in pieces.by_geometry()]))
     if height / scale >= ZOOM_BELOW:
         return pieces
     margin = round(ZOOM_MARGIN * height)
@@ -198,7 +197,6 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
     blobs = find_blobs(labels, min_height)
     lines = without_stray_lines(blobs, reading_order(blobs))
     placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
-    height = float(np.median([blob.height for blob, _ in placed])) * scale[0] if placed else 0.0
     placed = tentative_halves(placed)
     if stages is not None:
         stages.update(ink=ink, mask=mask, boxes=render_boxes(small, placed))
@@ -221,7 +219,6 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
             CropJoin(j.first, j.last, crop(j.blob, line_of[j.first]), j.cost, j.tentative)
             for j in joins
         ],
-        height,
     )
 
 
