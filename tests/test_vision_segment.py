@@ -4,6 +4,7 @@ import functools
 import gzip
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -542,3 +543,23 @@ def test_the_context_image_keeps_the_lines_scale() -> None:
     half = rows(segment.context_image(ink, labels, piece, rules, 100.0))
     assert whole == pytest.approx(28 / segment.CONTEXT_SPAN, abs=2)
     assert half == pytest.approx(whole / 2, abs=2)
+
+
+def test_a_faint_digit_beside_sure_ones_is_kept_alone_it_is_not() -> None:
+    # A number whose third digit is written far more lightly than the others (a pen running
+    # dry): too faint for the page-wide test, it is kept for standing on their line, beside
+    # them. The same faint ring alone, away from any digit, stays out.
+    from digitrec.vision.components import keep_strokes
+    from digitrec.vision.preprocess import edge_maps
+
+    ink = np.zeros((200, 400), np.float32)
+    rings = {(60, 50): 1.0, (60, 100): 1.0, (60, 150): 0.3, (160, 330): 0.3}
+    for (cy, cx), strength in rings.items():
+        cv2.ellipse(ink, (cx, cy), (14, 20), 0, 0, 360, strength, 4)
+    labels = ndimage.label(ink > 0.1)[0]
+    kept = keep_strokes(labels, ink, edge_maps(ink), 1.0, 44.0, 8.0)
+    found = {
+        (int(r.start + r.stop) // 2, int(c.start + c.stop) // 2)
+        for r, c in ndimage.find_objects(kept)
+    }
+    assert found == {(60, 50), (60, 100), (60, 150)}

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from digitrec.vision import filters
+from digitrec.vision.beside import beside_kept
 from digitrec.vision.preprocess import (
     MIN_EDGE_SHARPNESS,
     EdgeMaps,
@@ -64,6 +65,8 @@ CORE_SHARP = 0.15
 # relative to the light level (see preprocess.ink_levels).
 RELATIVE_LEVEL = 0.4
 MIN_INK_CONTRAST = 0.13
+# A fainter stroke beside kept digits (vision.beside) needs this share of MIN_INK_CONTRAST.
+RESCUE_CONTRAST = 0.5
 # Thin and faint is not ink: one pixel wide (a thickness, see Components, of 2) with median ink
 # under FAINT (the strongest ink on the page is 1).
 THIN = 2.3
@@ -299,13 +302,25 @@ def _strokes(
     min_height: float,
 ) -> tuple[np.ndarray, Components]:
     parts = measure(ink, labels, maps)
-    keep = stroke_like(parts, contrast, height, min_height) & ~along_the_edge(parts, labels.shape)
-    return keep & ~edge_with_ramp(parts, ink), parts
+    shaped, strong = stroke_tests(parts, contrast, height, min_height)
+    shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink)
+    keep = shaped & strong
+    faint_ok = parts.level * contrast >= RESCUE_CONTRAST * MIN_INK_CONTRAST
+    return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
 
 
 def stroke_like(parts: Components, contrast: float, height: float, min_height: float) -> np.ndarray:
     """Per component: crisp, about as strong as the page's digits, not a blob nor a ruled line's
     fragment."""
+    shaped, strong = stroke_tests(parts, contrast, height, min_height)
+    return shaped & strong
+
+
+def stroke_tests(
+    parts: Components, contrast: float, height: float, min_height: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per component: (shaped like a pen's stroke: crisp, not a blob nor a ruled line's
+    fragment; strong: about as strong as the page's digits)."""
     tall = parts.height >= 0.5 * height
     sure = digit_like(parts, min_height) & tall
     best = float(np.max(parts.level[sure], initial=0.0))
@@ -325,13 +340,10 @@ def stroke_like(parts: Components, contrast: float, height: float, min_height: f
     marks = parts.sharpness[parts.area >= MARK_AREA]
     crispest = float(marks.max()) if marks.size else 0.0
     soft = tall & (parts.sharpness < RELATIVE_SHARPNESS * crispest)
-    return (
-        (parts.sharpness >= SHARP)
-        & ~soft
-        & ~thin_faint
+    shaped = (parts.sharpness >= SHARP) & ~soft & ~blob & ~flat_line & ~long_line
+    strong = (
+        ~thin_faint
         & (parts.level >= RELATIVE_LEVEL * best)
         & (parts.level * contrast >= MIN_INK_CONTRAST)
-        & ~blob
-        & ~flat_line
-        & ~long_line
     )
+    return shaped, strong
