@@ -19,6 +19,12 @@ itself rather than from fixed pixel counts:
   across than a stroke, along its course through the band, so a stroke crossing it or lying
   along it stays whole.
 
+- A stroke's median ink is at least 0.4 of the strongest digit's and 0.13 of the light level
+  (components.stroke_like), unless it stands on a text line beside a kept digit (same rows, at
+  most 1.5 times as tall, at most 0.8 of that digit's height away; vision.beside): then half
+  that contrast is enough, whatever its share of the strongest. A number's lighter digit is
+  kept, a blank page's faint marks are not.
+
 - Neighbouring pieces on a line that could be one digit (together at most 1.5 digit heights
   wide, at most 0.25 apart) are also read as one; the reading is kept if its log-probability
   beats the pieces' read apart by JOIN_COST = 0.4 (vision.joins): a digit broken by a removed
