@@ -331,3 +331,33 @@ def test_a_server_process_reads_each_image_on_one_thread() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split() == ["1", "1"]
+
+
+def test_worker_sockets_share_one_port_and_the_kernel_spreads_connections() -> None:
+    # Each worker of `serve --workers N` accepts on a socket of its own: connections to the one
+    # port land on all of them, not all on whichever worker woke first.
+    from digitrec.web.workers import listening_sockets
+
+    sockets = listening_sockets(("127.0.0.1", 0), socket.AF_INET, 2)
+    try:
+        port = sockets[0].getsockname()[1]
+        assert sockets[1].getsockname()[1] == port != 0
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(16)]
+        accepted = []
+        for sock in sockets:
+            sock.settimeout(0.5)
+            count = 0
+            while True:
+                try:
+                    sock.accept()[0].close()
+                except TimeoutError:
+                    break
+                count += 1
+            accepted.append(count)
+        for client in clients:
+            client.close()
+        # 16 connections hashed over 2 sockets: all on one has odds of 1 in 32,768.
+        assert sum(accepted) == 16 and min(accepted) >= 1
+    finally:
+        for sock in sockets:
+            sock.close()

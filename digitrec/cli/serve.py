@@ -18,6 +18,7 @@ from digitrec.web.settings import (
     SETTINGS_ENVIRONMENT,
     ServerSettings,
 )
+from digitrec.web.workers import listening_sockets, run_workers
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -55,25 +56,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """Bind now, so a port in use is one line of error rather than a uvicorn log and exit."""
+def listen(host: str, port: int, count: int = 1) -> list[socket.socket]:
+    """Bind now, so a port in use is one line of error rather than a uvicorn log and exit: one
+    socket, or one per worker process (see digitrec.web.workers)."""
     if not 0 <= port <= 65535:
         raise DigitrecError(f"--port must be 0-65535, not {port}")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
         raise DigitrecError(f"cannot listen on {host}: {error.strerror}") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
+    family, _, _, _, address = infos[0]
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
+        return listening_sockets(address, family, count)
     except OSError as error:
-        sock.close()
         raise DigitrecError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    sock.set_inheritable(True)
-    return sock
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         args.model, args.max_bytes, args.max_pixels, args.max_batch, args.threads
     )
     app = create_app(settings)  # loads the model: a bad one fails here, before listening
-    sock = listen(args.host, args.port)
+    sockets = listen(args.host, args.port, args.workers)
     one_thread_per_image()
-    host, port = sock.getsockname()[:2]
+    host, port = sockets[0].getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     logging.getLogger("digitrec").info(
         "digitrec: serving model %s on http://%s:%d/ (API described at /docs; Ctrl-C stops)",
@@ -102,20 +98,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.workers == 1:
             config = uvicorn.Config(app, timeout_graceful_shutdown=5, **options)
-            uvicorn.Server(config).run(sockets=[sock])
+            uvicorn.Server(config).run(sockets=sockets)
         else:
-            from uvicorn.supervisors import Multiprocess
-
             # Each worker process builds its own app from these settings (see app_from_environment).
             os.environ[SETTINGS_ENVIRONMENT] = json.dumps(dataclasses.asdict(settings))
-            config = uvicorn.Config(
-                "digitrec.web.app:app_from_environment",
-                factory=True,
-                workers=args.workers,
-                timeout_graceful_shutdown=5,
-                **options,
-            )
-            Multiprocess(config, sockets=[sock]).run()
+            factory = "digitrec.web.app:app_from_environment"
+            worker_config = {"app": factory, "factory": True, "timeout_graceful_shutdown": 5}
+            return run_workers(worker_config | options, sockets)
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
     return 0
