@@ -9,6 +9,7 @@ to the same address with SO_REUSEPORT, so the kernel spreads the connections ove
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import signal
@@ -29,6 +30,10 @@ STOP_SECONDS = 10.0
 def listening_sockets(address: tuple, family: int, count: int) -> list[socket.socket]:
     """`count` listening sockets on one address (SO_REUSEPORT), the first bound before the
     others so that port 0 picks one free port for all. Raises OSError as bind() does."""
+    if count > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise OSError(
+            errno.EOPNOTSUPP, "several workers need SO_REUSEPORT, which this system lacks"
+        )
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
