@@ -1,6 +1,6 @@
 """Faint digits beside sure ones: a digit of a number written more lightly than its
 neighbours (a pen running dry, a lighter hand, the light falling off across the page) fails the
-page-wide tests of strength (components.stroke_like) that keep the paper's texture out, yet it
+page-wide tests of strength (components.stroke_tests) that keep the paper's texture out, yet it
 stands on the same text line, the same size, right beside them. Such a component is kept.
 """
 

@@ -72,7 +72,7 @@ RESCUE_CONTRAST = 0.5
 THIN = 2.3
 FAINT = 0.45
 # Under this share of the sharpness of the crispest mark of at least MARK_AREA pixels (less is
-# pixel noise), a digit-sized component is shading (see stroke_like). Bands of shadow measured
+# pixel noise), a digit-sized component is shading (see stroke_tests). Bands of shadow measured
 # 0.17-0.26 of the page's dust; a thin pencil digit beside bolder ones, 0.4.
 RELATIVE_SHARPNESS = 0.3
 MARK_AREA = 6
@@ -307,13 +307,6 @@ def _strokes(
     keep = shaped & strong
     faint_ok = parts.level * contrast >= RESCUE_CONTRAST * MIN_INK_CONTRAST
     return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
-
-
-def stroke_like(parts: Components, contrast: float, height: float, min_height: float) -> np.ndarray:
-    """Per component: crisp, about as strong as the page's digits, not a blob nor a ruled line's
-    fragment."""
-    shaped, strong = stroke_tests(parts, contrast, height, min_height)
-    return shaped & strong
 
 
 def stroke_tests(

@@ -18,7 +18,7 @@ from digitrec.vision.preprocess import EdgeMaps
 # even a thin-pen "1", are at most about one digit height long.
 RULE_RUN = 1 / 40
 # Slopes (degrees) straightened before looking for runs. Only 0: on synthetic photos, shearing
-# by +-4 degrees as well found nothing that stroke_like's tests for thin straight pieces did not
+# by +-4 degrees as well found nothing that the stroke tests for thin straight pieces did not
 # already drop, at a third more time; a steeper rule is caught by those tests.
 RULE_ANGLES = (0.0,)
 RULE_LENGTH = 1.8
