@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -16,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -314,9 +317,32 @@ def test_serve_with_two_worker_processes_answers_and_stops(digits):
             except urllib.error.URLError:
                 assert time.monotonic() < deadline, "no worker answered within 60 s"
                 time.sleep(0.2)
+        # A worker that dies is started again.
+        first = _worker_pids(process.pid)
+        assert len(first) == 2
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(now := _worker_pids(process.pid)) != 2 or first[0] in now:
+            assert time.monotonic() < deadline, "the killed worker was not replaced in 30 s"
+            time.sleep(0.2)
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """The server's worker processes: its children that multiprocessing spawned to work (not
+    its resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    pids = []
+    for pid in map(int, children):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if b"spawn_main" in command:
+            pids.append(pid)
+    return sorted(pids)
 
 
 def test_a_server_process_reads_each_image_on_one_thread() -> None:
