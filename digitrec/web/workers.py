@@ -19,9 +19,6 @@ from typing import Any
 
 logger = logging.getLogger("digitrec")
 
-# uvicorn exits with this code when the app fails to start (a broken model file): restarting
-# would fail the same way, so the server stops instead.
-STARTUP_FAILURE = 3
 # Seconds between looks at the workers, and given to each to finish its requests at the end.
 POLL_SECONDS = 0.5
 STOP_SECONDS = 10.0
@@ -56,6 +53,11 @@ def run_workers(config: dict[str, Any], sockets: list[socket.socket]) -> int:
     """Serve with one process per socket, each running uvicorn.Config(**config); a worker that
     dies is started again on its socket. Returns at SIGINT or SIGTERM, 0, or 1 if a worker
     could not start."""
+    # uvicorn exits with this code when the app fails to start (a broken model file):
+    # restarting would fail the same way, so the server stops instead. Imported here, not at
+    # the top: every CLI command imports this module, only `serve` needs uvicorn.
+    from uvicorn.config import STARTUP_FAILURE
+
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
