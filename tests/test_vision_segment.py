@@ -281,6 +281,21 @@ def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
     _assert_found(crops, shifted, tolerance=2 * 4000 / WORK_SIZE)
 
 
+def test_a_small_number_on_a_12_megapixel_page_is_looked_for_closer() -> None:
+    # Digits ~56 px tall on a 4000x3000 page are ~6 px in the working copy, under MIN_DIGIT_PX:
+    # found and read only by the second, closer look.
+    indices = _upright(4, np.random.default_rng(11))
+    ink, boxes = _number(indices, scale=2.8, gap=14)
+    page = np.full((3000, 4000), 230, np.uint8)
+    y0, x0 = 1400, 1700
+    height, width = ink.shape
+    page[y0 : y0 + height, x0 : x0 + width] = np.round(_paper(ink) * 255).astype(np.uint8)
+    crops = segment_digits(page)
+    shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
+    _assert_found(crops, shifted, tolerance=2 * 4000 / (segment.LOOK_CLOSER * WORK_SIZE))
+    assert list(_read(crops)) == list(_mnist()[1][indices])
+
+
 def test_a_12_megapixel_photo_is_averaged_into_the_working_copy() -> None:
     # Sampled every few pixels before averaging, the working copy keeps the page's level and
     # a thin pen stroke at the contrast that averaging all pixels would give it.

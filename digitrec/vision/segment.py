@@ -60,6 +60,15 @@ ZOOM_MARGIN = 2.0
 # ... unless that working copy would be longer than this: small candidates spread over the
 # whole of a 12-MP page (dust on a blank sheet) would be segmented at full size, for seconds.
 ZOOM_MAX_SIDE = 800
+# An image at least CLOSER_FROM times the working size in which nothing digit-sized was found
+# is segmented once more at LOOK_CLOSER times the working size: at WORK_SIZE alone a 12-MP
+# photo's digits under ~70 px tall (MIN_DIGIT_PX there) are missed, such as a number written
+# small on a page photographed whole. At 1.5 times, MIN_DIGIT_PX is about the MIN_DIGIT_OF_IMAGE
+# share of a 4:3 image, so a closer look would find no smaller digits, only more of the paper's
+# texture. Smaller images are not looked at again: there the second look found grid cells and
+# sheet edges on blank pages rather than digits.
+CLOSER_FROM = 2.0
+LOOK_CLOSER = 1.5
 # Images up to this size (longer side, px) that look clean take the fast path (clean.py): a
 # drawing sent by the page, a cropped scan of a number (a 640x192 one: 76 -> 15 ms). Bigger
 # ones are photos of a page, where the fast path read no better on synthetic photos than the
@@ -155,13 +164,21 @@ def find_pieces(
 ) -> Pieces:
     """The digit candidates in `gray` (H, W) in reading order, and the candidate joins.
 
+    An image at least CLOSER_FROM working sizes long where nothing was found is looked at once
+    more at LOOK_CLOSER times the working size, for digits too small for the first look.
     Digits found under ZOOM_BELOW px tall in the working copy, when the image itself has more
     pixels, are looked for again in the part of the image around them, at a resolution where
     they are about ZOOM_TO px tall (`zoom`), if that part is at most ZOOM_MAX_SIDE px long then.
     """
+    longest = max(np.shape(gray)[:2])
     pieces = _segment(gray, stages, work_size)
+    if zoom and not pieces.crops and longest >= CLOSER_FROM * work_size:
+        # Nothing digit-sized in the working copy: the digits may be under MIN_DIGIT_PX there
+        # (a number written small on a page photographed whole). Look again closer.
+        work_size = round(LOOK_CLOSER * work_size)
+        pieces = _segment(gray, stages, work_size)
     crops = pieces.crops
-    scale = max(np.shape(gray)[:2]) / work_size
+    scale = longest / work_size
     if not zoom or not crops or scale <= 1.0:
         return pieces
     # In original pixels, a blob cut tentatively counted whole: its halves, which the reader
