@@ -77,6 +77,13 @@ LOW_CONFIDENCE = 0.6
 # synthetic photos (the "tune" MNIST part, not the benchmark's) it turned most of the blank pages
 # still misread into "no digit" without losing a number; 0.6 began to lose numbers.
 PAGE_CONFIDENCE = 0.5
+# The same for candidates found only by segmentation's second, closer look at a big image where
+# the first found nothing (vision.segment.LOOK_CLOSER): there the paper's edges and texture pass
+# for ink more often. With 0.5, one of the photo benchmark's 500 blank pages read as digits
+# that did not without the closer look (a sheet's edge, median confidence 0.55); small numbers
+# on big pages (four MNIST digits 30-70 px tall on 2000x1500 and 4000x3000 pages) read as
+# often at 0.7 as at 0.5.
+CLOSER_PAGE_CONFIDENCE = 0.7
 # A digit read with less confidence than STEADY_BELOW is read again turned by each of TILTS
 # degrees and the readings averaged (Predictor.probabilities). On synthetic photos of the tune
 # MNIST half (1,000 single digits, 1,000 numbers), doing so read 2 more single digits and 6 more
@@ -197,7 +204,8 @@ class Predictor:
         if not pieces.crops:
             return Reading()
         crops, readings = self._best_reading(pieces)
-        if not single and np.median([r.confidence for r in readings]) < PAGE_CONFIDENCE:
+        page_confidence = CLOSER_PAGE_CONFIDENCE if pieces.closer else PAGE_CONFIDENCE
+        if not single and np.median([r.confidence for r in readings]) < page_confidence:
             return Reading()
         for reading, crop in zip(readings, crops, strict=True):
             reading.box = crop.box

@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from PIL import Image
 from digitrec.cli import main
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import (
+    CLOSER_PAGE_CONFIDENCE,
     LOW_CONFIDENCE,
     PAGE_CONFIDENCE,
     STEADY_BELOW,
@@ -161,6 +163,31 @@ def test_page_of_unsure_candidates_is_no_digit(numbers):
     assert unsure.read_image(pixels).text == ""
     # Told there is a digit, the reader still answers with its best guess.
     assert unsure.read_image(pixels, single=True).text == "1"
+
+
+class _FairlySure:
+    """A model that reads every candidate as a "1" with 0.65, between the two page confidences."""
+
+    classes = tuple(str(d) for d in range(10))
+
+    def predict_proba(self, digits):
+        probabilities = np.full((len(digits), 10), 0.35 / 9, np.float32)
+        probabilities[:, 1] = 0.65
+        return probabilities
+
+
+@pytest.mark.parametrize("closer", [False, True])
+def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers, closer):
+    from digitrec import predictor as module
+
+    assert PAGE_CONFIDENCE < 0.65 < CLOSER_PAGE_CONFIDENCE
+    found = module.find_pieces
+    monkeypatch.setattr(
+        module, "find_pieces", lambda image, **kw: replace(found(image, **kw), closer=closer)
+    )
+    pixels, digits = numbers[0]
+    text = Predictor(_FairlySure(), gate=None).read_image(pixels).text
+    assert text == ("" if closer else "1" * len(digits))
 
 
 class _LeansRight:

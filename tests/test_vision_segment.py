@@ -296,6 +296,22 @@ def test_a_small_number_on_a_12_megapixel_page_is_looked_for_closer() -> None:
     assert list(_read(crops)) == list(_mnist()[1][indices])
 
 
+@pytest.mark.parametrize("height, kept", [(40, True), (150, False)])
+def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
+    monkeypatch, height: int, kept: bool
+) -> None:
+    # On a 4000-px page the first look finds digits down to MIN_DIGIT_PX x 4000 / WORK_SIZE,
+    # ~71 px: a 150-px candidate that only the closer look finds is something the first look
+    # saw and dropped (a sheet's edge), a 40-px one a digit too small for it.
+    crop = DigitCrop((100, 100, height // 2, height), np.zeros((28, 28), np.float32), 0)
+    # The first look, the closer one, and (for a small find) the zoom, here finding nothing more.
+    looks = iter([segment.Pieces([], []), segment.Pieces([crop], []), segment.Pieces([], [])])
+    monkeypatch.setattr(segment, "_segment", lambda gray, stages, work_size: next(looks))
+    pieces = segment.find_pieces(np.zeros((3000, 4000), np.float32), zoom=True)
+    assert [c.box for c in pieces.crops] == ([crop.box] if kept else [])
+    assert pieces.closer == kept
+
+
 def test_a_12_megapixel_photo_is_averaged_into_the_working_copy() -> None:
     # Sampled every few pixels before averaging, the working copy keeps the page's level and
     # a thin pen stroke at the contrast that averaging all pixels would give it.
@@ -526,7 +542,7 @@ def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None
     labels = np.zeros((120, 400), np.int32)
     labels[10:110, 20:112] = 1  # 0.92 as wide as tall: one wide digit, or two touching
     labels[10:110, 200:250] = 2  # 0.5: one digit
-    wide, narrow = find_blobs(labels, 8)
+    (wide, narrow), _ = find_blobs(labels, 8)
     assert narrow.halves is None
     assert wide.halves is not None and len(wide.halves) == 2
     parts = tentative_halves([(wide, 0), (narrow, 0)])
@@ -534,6 +550,26 @@ def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None
     left, right = (part for part, _ in parts[:2])
     assert left.group == right.group is not None
     assert left.box[1] == 20 and right.box[3] == 112 and left.box[3] <= right.box[1]
+
+
+def test_two_slanted_strokes_touching_are_cut_along_their_slant() -> None:
+    # Two parallel strokes leaning right (a slanted 1 against a slanted 1), joined by a short
+    # bridge: any straight column through the blob crosses both, the cut follows the gap.
+    labels = np.zeros((120, 200), np.int32)
+    first = np.zeros_like(labels, dtype=bool)
+    second = np.zeros_like(first)
+    for row in range(10, 110):
+        lean = (110 - row) * 2 // 5  # 40 px over 100 rows
+        first[row, 20 + lean : 28 + lean] = True
+        second[row, 62 + lean : 70 + lean] = True
+    labels[first | second] = 1
+    labels[58:61, 28 + 20 : 62 + 20] = 1  # the bridge, at mid height
+    (blob,), relabelled = find_blobs(labels, 8)
+    assert blob.halves is not None
+    left, right = blob.halves
+    assert relabelled[first].tolist().count(left.ids[0]) == first.sum()
+    assert set(relabelled[second].tolist()) == set(right.ids)
+    assert labels.max() == 1  # the input is left as it was
 
 
 def test_the_context_image_keeps_the_lines_scale() -> None:

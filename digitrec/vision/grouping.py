@@ -41,6 +41,20 @@ SPLIT_ASPECT = 1.15
 TRY_SPLIT = 0.8
 ASPECT_RANGE = (0.5, 0.8)
 SPLIT_WINDOW = 0.35
+# Touching digits are cut along the column of least ink, or along a path of least ink from top
+# to bottom when that crosses at most CUT_SHARE of the column's ink and CUT_GAIN px less, and
+# leaves ink over CUT_TALL of the blob's height on either side (a path slipping through the
+# gaps of one digit would carve off a sliver of it). The path pays CUT_DRIFT (in ink pixels)
+# per column it moves sideways and CUT_CENTRE per column away from the even step: among paths
+# crossing as much ink, the straightest nearest to where a digit should end. On pairs of MNIST
+# test digits pushed together until they touch (300 each, 40-90 px tall), the path read
+# 184 pairs instead of 166 upright, 127 instead of 108 slanted by 25-50%; synthetic photos of
+# numbers (tune half, 1,100) read 2 more.
+CUT_SHARE = 0.5
+CUT_GAIN = 2
+CUT_TALL = 0.6
+CUT_DRIFT = 0.2
+CUT_CENTRE = 1e-3
 # Boxes on one text line overlap vertically by this share of the shorter one.
 LINE_OVERLAP = 0.4
 # Pieces shorter than this share of the typical height do not lay out lines, only join them.
@@ -70,8 +84,10 @@ class Blob:
         return self.box[3] - self.box[1]
 
 
-def find_blobs(labels: np.ndarray, min_height: float) -> list[Blob]:
-    """Digit candidates from the components: specks dropped, pieces merged, touching split."""
+def find_blobs(labels: np.ndarray, min_height: float) -> tuple[list[Blob], np.ndarray]:
+    """Digit candidates from the components: specks dropped, pieces merged, touching split;
+    and a copy of `labels` in which the parts of a cut blob are labelled apart (see cut)."""
+    labels = labels.copy()
     slices = enumerate(ndimage.find_objects(labels), start=1)
     parts = [Blob((i,), (r.start, c.start, r.stop, c.stop)) for i, (r, c) in slices]
     height = typical_height(labels)
@@ -92,11 +108,13 @@ def find_blobs(labels: np.ndarray, min_height: float) -> list[Blob]:
         if TRY_SPLIT * tall < blob.width <= SPLIT_ASPECT * tall:
             halves = cut(blob, labels, 2)
             if len(halves) > 1:
-                blob = replace(blob, halves=tuple(replace(h, group=number) for h in halves))
+                ids = tuple(dict.fromkeys(i for h in halves for i in h.ids))
+                halves = tuple(replace(h, group=number) for h in halves)
+                blob = replace(blob, ids=ids, halves=halves)
             parts.append(blob)
         else:
             parts += split_wide(blob, labels, aspect, height)
-    return parts
+    return parts, labels
 
 
 def tentative_halves(placed: list[tuple[Blob, int]]) -> list[tuple[Blob, int]]:
@@ -142,26 +160,86 @@ def split_wide(blob: Blob, labels: np.ndarray, aspect: float, height: float) -> 
 
 
 def cut(blob: Blob, labels: np.ndarray, count: int) -> list[Blob]:
-    """The blob cut into `count` digits at the columns of least ink near even steps."""
+    """The blob cut into `count` digits near even steps, each cut along the column of least ink
+    or a path of less ink (see CUT_SHARE), so that a 1 leaning against its neighbour is cut
+    along its slant. The pixels of every part after the first get a new label in `labels` (in
+    place), so that each part owns exactly its pixels, whichever way it was cut."""
     own = own_pixels(labels, blob)
+    height, width = own.shape
     profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(float), 3)
-    step = blob.width / count
-    cuts = [0]
+    step = width / count
+    columns = np.arange(width)
+    rows = np.arange(height)
+    bounds = [np.zeros(height, int)]  # per row, the first column of each part
     for expected in step * np.arange(1, count):
         lo, hi = int(expected - SPLIT_WINDOW * step), int(expected + SPLIT_WINDOW * step) + 1
-        x = np.arange(max(lo, cuts[-1] + 1), min(hi, blob.width))
+        x = np.arange(max(lo, int(bounds[-1].max()) + 1), min(hi, width))
+        if not x.size:
+            continue
         # The least ink; among equals, the cut nearest to where a digit should end.
-        cuts.append(int(x[np.argmin(profile[x] + 1e-3 * np.abs(x - expected))]))
-    cuts.append(blob.width)
+        column = int(x[np.argmin(profile[x] + CUT_CENTRE * np.abs(x - expected))])
+        bound = np.full(height, column)
+        path = _least_ink_path(own, max(lo, 1), min(hi, width - 1), expected, bounds[-1])
+        if path is not None and _parts_tall(own, bounds[-1], path, columns):
+            crossed, across = own[rows, path].sum(), own[:, column].sum()
+            if crossed <= min(across - CUT_GAIN, CUT_SHARE * across):
+                bound = path
+        bounds.append(bound)
+    bounds.append(np.full(height, width))
+    y0, x0 = blob.box[:2]
+    window = labels[y0 : blob.box[2], x0 : blob.box[3]]
     parts = []
-    for start, stop in pairwise(cuts):
-        rows = np.flatnonzero(own[:, start:stop].any(axis=1))
-        cols = np.flatnonzero(own[:, start:stop].any(axis=0))
-        if rows.size:
-            y0, x0 = blob.box[0], blob.box[1] + start
-            box = (y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1)
-            parts.append(Blob(blob.ids, tuple(int(v) for v in box)))
+    next_id = int(labels.max()) + 1
+    for number, (start, stop) in enumerate(pairwise(bounds)):
+        mine = own & (columns[None, :] >= start[:, None]) & (columns[None, :] < stop[:, None])
+        rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
+        if not rows.size:
+            continue
+        ids = blob.ids
+        if number > 0:
+            window[mine] = next_id
+            ids, next_id = (next_id,), next_id + 1
+        box = (y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1)
+        parts.append(Blob(ids, tuple(int(v) for v in box)))
     return parts
+
+
+def _parts_tall(own: np.ndarray, start: np.ndarray, path: np.ndarray, columns: np.ndarray) -> bool:
+    """Whether the ink left and right of `path` (from `start`) each span CUT_TALL of the rows."""
+    left = own & (columns[None, :] >= start[:, None]) & (columns[None, :] < path[:, None])
+    right = own & (columns[None, :] >= path[:, None])
+    spans = []
+    for part in (left, right):
+        rows = np.flatnonzero(part.any(axis=1))
+        spans.append(rows[-1] - rows[0] + 1 if rows.size else 0)
+    return min(spans) >= CUT_TALL * own.shape[0]
+
+
+def _least_ink_path(
+    own: np.ndarray, lo: int, hi: int, expected: float, after: np.ndarray
+) -> np.ndarray | None:
+    """Per row, the column (in lo..hi-1, right of `after`) of a top-to-bottom path crossing the
+    least ink, moving at most one column per row; None if no such path."""
+    height = own.shape[0]
+    span = np.arange(lo, hi)
+    blocked = span[None, :] <= after[:, None]
+    cost_map = own[:, lo:hi] + CUT_CENTRE * np.abs(span - expected)[None, :]
+    cost_map = np.where(blocked, np.inf, cost_map)
+    total = cost_map[0].copy()
+    moves = np.zeros((height, hi - lo), int)
+    for row in range(1, height):
+        left = np.concatenate([[np.inf], total[:-1]]) + CUT_DRIFT
+        right = np.concatenate([total[1:], [np.inf]]) + CUT_DRIFT
+        options = np.stack([left, total, right])
+        moves[row] = options.argmin(axis=0) - 1
+        total = options.min(axis=0) + cost_map[row]
+    if not np.isfinite(total.min()):
+        return None
+    path = np.empty(height, int)
+    path[-1] = int(total.argmin())
+    for row in range(height - 1, 0, -1):
+        path[row - 1] = path[row] + moves[row, path[row]]
+    return path + lo
 
 
 def reading_order(blobs: list[Blob]) -> list[list[int]]:

@@ -12,7 +12,7 @@ Digits small in a big image are looked for again up close (find_pieces).
 Sizes are relative to the typical digit height found in the image, so the scale does not matter.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -69,6 +69,10 @@ ZOOM_MAX_SIDE = 800
 # sheet edges on blank pages rather than digits.
 CLOSER_FROM = 2.0
 LOOK_CLOSER = 1.5
+# What the closer look finds is kept only if its digits' median height is under this many times
+# the smallest digit the first look could find: on blank 12-MP pages it found sheet edges
+# that the first look had rightly dropped (1 of 40 read as a "1").
+SEEN_BY_FIRST_LOOK = 1.5
 # Images up to this size (longer side, px) that look clean take the fast path (clean.py): a
 # drawing sent by the page, a cropped scan of a number (a 640x192 one: 76 -> 15 ms). Bigger
 # ones are photos of a page, where the fast path read no better on synthetic photos than the
@@ -120,12 +124,15 @@ class Pieces:
 
     crops: list[DigitCrop]
     joins: list[CropJoin]
+    # Found only by the second, closer look (LOOK_CLOSER): on a blank page that look finds the
+    # paper's edges and texture more often than the first, so the reader asks more of them.
+    closer: bool = False
 
     def moved(self, dx: int, dy: int) -> "Pieces":
         joins = [
             CropJoin(j.first, j.last, j.crop.moved(dx, dy), j.cost, j.tentative) for j in self.joins
         ]
-        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins)
+        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins, self.closer)
 
     def by_geometry(self) -> list[DigitCrop]:
         """The digits as geometry alone has them, before the reader's choice: each blob cut
@@ -174,9 +181,15 @@ def find_pieces(
     pieces = _segment(gray, stages, work_size)
     if zoom and not pieces.crops and longest >= CLOSER_FROM * work_size:
         # Nothing digit-sized in the working copy: the digits may be under MIN_DIGIT_PX there
-        # (a number written small on a page photographed whole). Look again closer.
-        work_size = round(LOOK_CLOSER * work_size)
-        pieces = _segment(gray, stages, work_size)
+        # (a number written small on a page photographed whole). Look again closer, for those
+        # only: what the first look could see (a sheet's edge, say), it has judged already.
+        closer_stages: dict[str, np.ndarray] = {}
+        closer = _segment(gray, closer_stages, round(LOOK_CLOSER * work_size))
+        seen = SEEN_BY_FIRST_LOOK * MIN_DIGIT_PX * longest / work_size
+        if closer.crops and np.median([c.box[3] for c in closer.crops]) < seen:
+            pieces, work_size = replace(closer, closer=True), round(LOOK_CLOSER * work_size)
+            if stages is not None:
+                stages.update(closer_stages)
     crops = pieces.crops
     scale = longest / work_size
     if not zoom or not crops or scale <= 1.0:
@@ -195,7 +208,7 @@ def find_pieces(
     size = min(max(region.shape[:2]), round(max(region.shape[:2]) * ZOOM_TO / height))
     if size > ZOOM_MAX_SIDE:  # specks strewn over a page, not a small number: not worth it
         return pieces
-    again = _segment(region, None, max(size, 16))
+    again = replace(_segment(region, None, max(size, 16)), closer=pieces.closer)
     return again.moved(x0, y0) if again.crops else pieces
 
 
@@ -211,7 +224,7 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
         maps = edge_maps(ink)
         mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
         labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height)
-    blobs = find_blobs(labels, min_height)
+    blobs, labels = find_blobs(labels, min_height)
     lines = without_stray_lines(blobs, reading_order(blobs))
     placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
     placed = tentative_halves(placed)
