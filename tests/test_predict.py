@@ -13,9 +13,9 @@ from PIL import Image
 from digitrec.cli import main
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import (
-    CLOSER_PAGE_CONFIDENCE,
     LOW_CONFIDENCE,
     PAGE_CONFIDENCE,
+    SECOND_LOOK_CONFIDENCE,
     STEADY_BELOW,
     TILTS,
     Predictor,
@@ -165,6 +165,22 @@ def test_page_of_unsure_candidates_is_no_digit(numbers):
     assert unsure.read_image(pixels, single=True).text == "1"
 
 
+def test_single_looks_again_for_faint_ink(predictor, mnist_parts):
+    # Pencil-faint digits (ink 12% darker than the paper): under the page's contrast floor, so
+    # no digit on a page, but found by --single's second look for fainter ink.
+    _, test = mnist_parts
+    right = []
+    for index in range(5000, 5010):
+        digit = Image.fromarray(test.images[index]).resize((112, 112), Image.Resampling.BICUBIC)
+        page = np.full((300, 400), 0.9, np.float32)
+        page[90:202, 140:252] *= 1 - 0.12 * np.asarray(digit, np.float32) / 255
+        noise = np.random.default_rng(index).normal(0, 2, page.shape)
+        pixels = np.clip(page * 255 + noise, 0, 255).astype(np.uint8)
+        assert predictor.read_image(pixels).text == ""
+        right.append(predictor.read_image(pixels, single=True).text == str(test.labels[index]))
+    assert sum(right) >= 8
+
+
 class _FairlySure:
     """A model that reads every candidate as a "1" with 0.65, between the two page confidences."""
 
@@ -180,10 +196,10 @@ class _FairlySure:
 def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers, closer):
     from digitrec import predictor as module
 
-    assert PAGE_CONFIDENCE < 0.65 < CLOSER_PAGE_CONFIDENCE
+    assert PAGE_CONFIDENCE < 0.65 < SECOND_LOOK_CONFIDENCE
     found = module.find_pieces
     monkeypatch.setattr(
-        module, "find_pieces", lambda image, **kw: replace(found(image, **kw), closer=closer)
+        module, "find_pieces", lambda image, **kw: replace(found(image, **kw), second_look=closer)
     )
     pixels, digits = numbers[0]
     text = Predictor(_FairlySure(), gate=None).read_image(pixels).text

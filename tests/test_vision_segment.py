@@ -306,10 +306,10 @@ def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
     crop = DigitCrop((100, 100, height // 2, height), np.zeros((28, 28), np.float32), 0)
     # The first look, the closer one, and (for a small find) the zoom, here finding nothing more.
     looks = iter([segment.Pieces([], []), segment.Pieces([crop], []), segment.Pieces([], [])])
-    monkeypatch.setattr(segment, "_segment", lambda gray, stages, work_size: next(looks))
+    monkeypatch.setattr(segment, "_segment", lambda gray, stages, work_size, *rest: next(looks))
     pieces = segment.find_pieces(np.zeros((3000, 4000), np.float32), zoom=True)
     assert [c.box for c in pieces.crops] == ([crop.box] if kept else [])
-    assert pieces.closer == kept
+    assert pieces.second_look == kept
 
 
 def test_a_12_megapixel_photo_is_averaged_into_the_working_copy() -> None:
@@ -396,9 +396,9 @@ def test_small_digits_far_apart_on_a_big_page_are_not_segmented_at_full_size(
     sizes = []
     original = segment._segment
 
-    def recorded(gray, stages, work_size):
+    def recorded(gray, stages, work_size, *rest):
         sizes.append(work_size)
-        return original(gray, stages, work_size)
+        return original(gray, stages, work_size, *rest)
 
     monkeypatch.setattr(segment, "_segment", recorded)
     crops = segment.segment_digits(page)

@@ -268,10 +268,12 @@ def keep_strokes(
     contrast: float,
     height: float,
     min_height: float,
+    min_contrast: float = MIN_INK_CONTRAST,
 ) -> np.ndarray:
     """The labels, relabelled without the components that are not pen strokes. `contrast` is
-    what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height."""
-    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height)
+    what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height, and a
+    stroke's ink must reach `min_contrast` relative to the light level."""
+    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height, min_contrast)
     # A digit touching a shadow or smudge is one component with it, dropped whole as too soft
     # or too faint: such a component's strong core, cut at a higher level, is looked at again.
     tall = parts.height >= (CORE_HEIGHT * height if np.isfinite(height) else min_height)
@@ -284,7 +286,7 @@ def keep_strokes(
     core_table = np.concatenate([[False], cores])
     mask = table[labels] | (core_table[labels] & (ink >= cut[labels]))
     relabelled = filters.label(mask)[0]
-    keep, parts = _strokes(relabelled, ink, maps, contrast, height, min_height)
+    keep, parts = _strokes(relabelled, ink, maps, contrast, height, min_height, min_contrast)
     # A piece cut out of a shadow must look like a pen's stroke on its own: wider than a
     # pixel (a crisp line along a shadow's edge is not) and clearly crisp.
     from_core = np.bincount(relabelled[core_table[labels]], minlength=len(keep) + 1)[1:] > 0
@@ -300,17 +302,22 @@ def _strokes(
     contrast: float,
     height: float,
     min_height: float,
+    min_contrast: float,
 ) -> tuple[np.ndarray, Components]:
     parts = measure(ink, labels, maps)
-    shaped, strong = stroke_tests(parts, contrast, height, min_height)
+    shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast)
     shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink)
     keep = shaped & strong
-    faint_ok = parts.level * contrast >= RESCUE_CONTRAST * MIN_INK_CONTRAST
+    faint_ok = parts.level * contrast >= RESCUE_CONTRAST * min_contrast
     return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
 
 
 def stroke_tests(
-    parts: Components, contrast: float, height: float, min_height: float
+    parts: Components,
+    contrast: float,
+    height: float,
+    min_height: float,
+    min_contrast: float = MIN_INK_CONTRAST,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per component: (shaped like a pen's stroke: crisp, not a blob nor a ruled line's
     fragment; strong: about as strong as the page's digits)."""
@@ -337,6 +344,6 @@ def stroke_tests(
     strong = (
         ~thin_faint
         & (parts.level >= RELATIVE_LEVEL * best)
-        & (parts.level * contrast >= MIN_INK_CONTRAST)
+        & (parts.level * contrast >= min_contrast)
     )
     return shaped, strong

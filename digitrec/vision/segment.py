@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from digitrec.vision import filters
 from digitrec.vision.clean import clean_ink
-from digitrec.vision.components import keep_strokes
+from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import (
     Blob,
     find_blobs,
@@ -124,15 +124,16 @@ class Pieces:
 
     crops: list[DigitCrop]
     joins: list[CropJoin]
-    # Found only by the second, closer look (LOOK_CLOSER): on a blank page that look finds the
-    # paper's edges and texture more often than the first, so the reader asks more of them.
-    closer: bool = False
+    # Found only by a second, more searching look (closer, see LOOK_CLOSER, or for fainter ink,
+    # see Predictor): on a blank page it finds the paper's edges and texture more often than
+    # the first, so the reader asks more of what it finds.
+    second_look: bool = False
 
     def moved(self, dx: int, dy: int) -> "Pieces":
         joins = [
             CropJoin(j.first, j.last, j.crop.moved(dx, dy), j.cost, j.tentative) for j in self.joins
         ]
-        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins, self.closer)
+        return Pieces([crop.moved(dx, dy) for crop in self.crops], joins, self.second_look)
 
     def by_geometry(self) -> list[DigitCrop]:
         """The digits as geometry alone has them, before the reader's choice: each blob cut
@@ -168,6 +169,7 @@ def find_pieces(
     stages: dict[str, np.ndarray] | None = None,
     work_size: int = WORK_SIZE,
     zoom: bool = True,
+    min_contrast: float = MIN_INK_CONTRAST,
 ) -> Pieces:
     """The digit candidates in `gray` (H, W) in reading order, and the candidate joins.
 
@@ -178,16 +180,16 @@ def find_pieces(
     they are about ZOOM_TO px tall (`zoom`), if that part is at most ZOOM_MAX_SIDE px long then.
     """
     longest = max(np.shape(gray)[:2])
-    pieces = _segment(gray, stages, work_size)
+    pieces = _segment(gray, stages, work_size, min_contrast)
     if zoom and not pieces.crops and longest >= CLOSER_FROM * work_size:
         # Nothing digit-sized in the working copy: the digits may be under MIN_DIGIT_PX there
         # (a number written small on a page photographed whole). Look again closer, for those
         # only: what the first look could see (a sheet's edge, say), it has judged already.
         closer_stages: dict[str, np.ndarray] = {}
-        closer = _segment(gray, closer_stages, round(LOOK_CLOSER * work_size))
+        closer = _segment(gray, closer_stages, round(LOOK_CLOSER * work_size), min_contrast)
         seen = SEEN_BY_FIRST_LOOK * MIN_DIGIT_PX * longest / work_size
         if closer.crops and np.median([c.box[3] for c in closer.crops]) < seen:
-            pieces, work_size = replace(closer, closer=True), round(LOOK_CLOSER * work_size)
+            pieces, work_size = replace(closer, second_look=True), round(LOOK_CLOSER * work_size)
             if stages is not None:
                 stages.update(closer_stages)
     crops = pieces.crops
@@ -208,11 +210,17 @@ def find_pieces(
     size = min(max(region.shape[:2]), round(max(region.shape[:2]) * ZOOM_TO / height))
     if size > ZOOM_MAX_SIDE:  # specks strewn over a page, not a small number: not worth it
         return pieces
-    again = replace(_segment(region, None, max(size, 16)), closer=pieces.closer)
+    again = _segment(region, None, max(size, 16), min_contrast)
+    again = replace(again, second_look=pieces.second_look)
     return again.moved(x0, y0) if again.crops else pieces
 
 
-def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: int) -> Pieces:
+def _segment(
+    gray: np.ndarray,
+    stages: dict[str, np.ndarray] | None,
+    work_size: int,
+    min_contrast: float = MIN_INK_CONTRAST,
+) -> Pieces:
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
     clean = clean_ink(small) if max(np.shape(gray)[:2]) <= CLEAN_MAX_SIDE else None
@@ -223,7 +231,7 @@ def _segment(gray: np.ndarray, stages: dict[str, np.ndarray] | None, work_size: 
         ink, contrast = page_ink(small, min_height)
         maps = edge_maps(ink)
         mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
-        labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height)
+        labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height, min_contrast)
     blobs, labels = find_blobs(labels, min_height)
     lines = without_stray_lines(blobs, reading_order(blobs))
     placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
