@@ -145,20 +145,24 @@ def test_cli_stdin_garbage_is_one_line():
     assert result.stderr.decode().count("\n") == 1 and b"stdin" in result.stderr
 
 
-class _Unsure:
-    """A model that finds every candidate unlike any digit: 0.2 for "1", the rest shared."""
+class _ReadsAOne:
+    """A model that reads every candidate as a "1" with probability `confidence`, the rest
+    shared by the other digits."""
 
     classes = tuple(str(d) for d in range(10))
 
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+
     def predict_proba(self, digits):
-        probabilities = np.full((len(digits), 10), 0.8 / 9, np.float32)
-        probabilities[:, 1] = 0.2
+        probabilities = np.full((len(digits), 10), (1 - self.confidence) / 9, np.float32)
+        probabilities[:, 1] = self.confidence
         return probabilities
 
 
 def test_page_of_unsure_candidates_is_no_digit(numbers):
     pixels, _ = numbers[0]
-    unsure = Predictor(_Unsure())
+    unsure = Predictor(_ReadsAOne(0.2))  # unlike any digit
     assert PAGE_CONFIDENCE > 0.2
     assert unsure.read_image(pixels).text == ""
     # Told there is a digit, the reader still answers with its best guess.
@@ -181,17 +185,6 @@ def test_single_looks_again_for_faint_ink(predictor, mnist_parts):
     assert sum(right) >= 8
 
 
-class _FairlySure:
-    """A model that reads every candidate as a "1" with 0.65, between the two page confidences."""
-
-    classes = tuple(str(d) for d in range(10))
-
-    def predict_proba(self, digits):
-        probabilities = np.full((len(digits), 10), 0.35 / 9, np.float32)
-        probabilities[:, 1] = 0.65
-        return probabilities
-
-
 @pytest.mark.parametrize("closer", [False, True])
 def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers, closer):
     from digitrec import predictor as module
@@ -202,7 +195,8 @@ def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers
         module, "find_pieces", lambda image, **kw: replace(found(image, **kw), second_look=closer)
     )
     pixels, digits = numbers[0]
-    text = Predictor(_FairlySure(), gate=None).read_image(pixels).text
+    # Between the two page confidences.
+    text = Predictor(_ReadsAOne(0.65), gate=None).read_image(pixels).text
     assert text == ("" if closer else "1" * len(digits))
 
 

@@ -267,32 +267,30 @@ def test_no_digits_on_blank_flat_or_noisy_page(page: np.ndarray) -> None:
     assert segment_digits(page) == []
 
 
-def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
-    indices = _upright(4, np.random.default_rng(10))
-    ink, boxes = _number(indices, scale=14.0, gap=60)
+def _on_12mp_page(ink: np.ndarray, boxes: list[Box], y0: int, x0: int):
+    """A 4000x3000 grey page with the number's ink at (y0, x0), and the digits' boxes there."""
     page = np.full((3000, 4000), 230, np.uint8)
-    y0, x0 = 1300, 900
     height, width = ink.shape
     page[y0 : y0 + height, x0 : x0 + width] = np.round(_paper(ink) * 255).astype(np.uint8)
+    return page, [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
+
+
+def test_boxes_in_original_coordinates_of_a_large_photo() -> None:
+    indices = _upright(4, np.random.default_rng(10))
+    page, boxes = _on_12mp_page(*_number(indices, scale=14.0, gap=60), 1300, 900)
     crops = segment_digits(page)
     # One working pixel is 9 original ones here: a box edge may fall a working pixel either
     # way of the drawn ink's (a faint stroke end), not more.
-    shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
-    _assert_found(crops, shifted, tolerance=2 * 4000 / WORK_SIZE)
+    _assert_found(crops, boxes, tolerance=2 * 4000 / WORK_SIZE)
 
 
 def test_a_small_number_on_a_12_megapixel_page_is_looked_for_closer() -> None:
     # Digits ~56 px tall on a 4000x3000 page are ~6 px in the working copy, under MIN_DIGIT_PX:
     # found and read only by the second, closer look.
     indices = _upright(4, np.random.default_rng(11))
-    ink, boxes = _number(indices, scale=2.8, gap=14)
-    page = np.full((3000, 4000), 230, np.uint8)
-    y0, x0 = 1400, 1700
-    height, width = ink.shape
-    page[y0 : y0 + height, x0 : x0 + width] = np.round(_paper(ink) * 255).astype(np.uint8)
+    page, boxes = _on_12mp_page(*_number(indices, scale=2.8, gap=14), 1400, 1700)
     crops = segment_digits(page)
-    shifted = [(x + x0, y + y0, w, h) for x, y, w, h in boxes]
-    _assert_found(crops, shifted, tolerance=2 * 4000 / (segment.LOOK_CLOSER * WORK_SIZE))
+    _assert_found(crops, boxes, tolerance=2 * 4000 / (segment.LOOK_CLOSER * WORK_SIZE))
     assert list(_read(crops)) == list(_mnist()[1][indices])
 
 

@@ -168,7 +168,6 @@ def cut(blob: Blob, labels: np.ndarray, count: int) -> list[Blob]:
     height, width = own.shape
     profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(float), 3)
     step = width / count
-    columns = np.arange(width)
     rows = np.arange(height)
     bounds = [np.zeros(height, int)]  # per row, the first column of each part
     for expected in step * np.arange(1, count):
@@ -180,7 +179,7 @@ def cut(blob: Blob, labels: np.ndarray, count: int) -> list[Blob]:
         column = int(x[np.argmin(profile[x] + CUT_CENTRE * np.abs(x - expected))])
         bound = np.full(height, column)
         path = _least_ink_path(own, max(lo, 1), min(hi, width - 1), expected, bounds[-1])
-        if path is not None and _parts_tall(own, bounds[-1], path, columns):
+        if path is not None and _parts_tall(own, bounds[-1], path):
             crossed, across = own[rows, path].sum(), own[:, column].sum()
             if crossed <= min(across - CUT_GAIN, CUT_SHARE * across):
                 bound = path
@@ -191,7 +190,7 @@ def cut(blob: Blob, labels: np.ndarray, count: int) -> list[Blob]:
     parts = []
     next_id = int(labels.max()) + 1
     for number, (start, stop) in enumerate(pairwise(bounds)):
-        mine = own & (columns[None, :] >= start[:, None]) & (columns[None, :] < stop[:, None])
+        mine = _between(own, start, stop)
         rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
         if not rows.size:
             continue
@@ -204,12 +203,17 @@ def cut(blob: Blob, labels: np.ndarray, count: int) -> list[Blob]:
     return parts
 
 
-def _parts_tall(own: np.ndarray, start: np.ndarray, path: np.ndarray, columns: np.ndarray) -> bool:
+def _between(own: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The pixels of `own` from column start[row] up to (not including) stop[row] in each row."""
+    columns = np.arange(own.shape[1])[None, :]
+    return own & (columns >= start[:, None]) & (columns < stop[:, None])
+
+
+def _parts_tall(own: np.ndarray, start: np.ndarray, path: np.ndarray) -> bool:
     """Whether the ink left and right of `path` (from `start`) each span CUT_TALL of the rows."""
-    left = own & (columns[None, :] >= start[:, None]) & (columns[None, :] < path[:, None])
-    right = own & (columns[None, :] >= path[:, None])
+    end = np.full_like(path, own.shape[1])
     spans = []
-    for part in (left, right):
+    for part in (_between(own, start, path), _between(own, path, end)):
         rows = np.flatnonzero(part.any(axis=1))
         spans.append(rows[-1] - rows[0] + 1 if rows.size else 0)
     return min(spans) >= CUT_TALL * own.shape[0]

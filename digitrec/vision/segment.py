@@ -186,10 +186,11 @@ def find_pieces(
         # (a number written small on a page photographed whole). Look again closer, for those
         # only: what the first look could see (a sheet's edge, say), it has judged already.
         closer_stages: dict[str, np.ndarray] = {}
-        closer = _segment(gray, closer_stages, round(LOOK_CLOSER * work_size), min_contrast)
+        closer_size = round(LOOK_CLOSER * work_size)
+        closer = _segment(gray, closer_stages, closer_size, min_contrast)
         seen = SEEN_BY_FIRST_LOOK * MIN_DIGIT_PX * longest / work_size
         if closer.crops and np.median([c.box[3] for c in closer.crops]) < seen:
-            pieces, work_size = replace(closer, second_look=True), round(LOOK_CLOSER * work_size)
+            pieces, work_size = replace(closer, second_look=True), closer_size
             if stages is not None:
                 stages.update(closer_stages)
     crops = pieces.crops
