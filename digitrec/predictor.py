@@ -25,6 +25,12 @@ itself rather than from fixed pixel counts:
   that contrast is enough, whatever its share of the strongest. A number's lighter digit is
   kept, a blank page's faint marks are not.
 
+- Each digit found grows into the connected ink above 0.4 of the page's threshold, within one
+  digit height along the ink, nearer to it than to any other digit, if it stays digit-shaped
+  (vision.complete): a stroke written more lightly, such as a 6's loop, is part of its digit.
+  A digit as tall as the others, as crisp, beside them on their line, is found in that fainter
+  ink too.
+
 - Neighbouring pieces on a line that could be one digit (together at most 1.5 digit heights
   wide, at most 0.25 apart) are also read as one; the reading is kept if its log-probability
   beats the pieces' read apart by JOIN_COST = 0.4 (vision.joins): a digit broken by a removed

@@ -114,11 +114,16 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
 
 
 def threshold_ink(ink: np.ndarray) -> np.ndarray:
-    """Ink above Otsu's threshold, clamped to THRESHOLD_RANGE; nothing if no ink stands out."""
+    """Ink above ink_threshold; nothing if no ink stands out."""
     # Smoothing first: single hot noise pixels must not pass for a stroke.
     if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
         return np.zeros(ink.shape, dtype=bool)
-    return ink > float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
+    return ink > ink_threshold(ink)
+
+
+def ink_threshold(ink: np.ndarray) -> float:
+    """Otsu's threshold of the ink map, clamped to THRESHOLD_RANGE."""
+    return float(np.clip(_otsu(ink), *THRESHOLD_RANGE))
 
 
 def crop_to_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray | None:

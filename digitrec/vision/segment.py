@@ -4,8 +4,10 @@
     clean.py), or for a photo the page's ink (page.py: inside the sheet, background fitted to
     the pen's stroke width, ruled lines out) -> mask -> rule pieces and paper edges out
     (rules.py) -> pen strokes kept (components.py) -> specks out, pieces of one digit merged,
-    touching digits split, text lines, stray short lines out (grouping.py) -> 28x28 crops,
-    and of neighbouring pieces that may be one digit (joins.py), for the reader to choose
+    touching digits split (grouping.py) -> faint ink given back to its digits, lightly written
+    digits beside them found (complete.py) -> text lines, stray short lines out (grouping.py)
+    -> 28x28 crops, and of neighbouring pieces that may be one digit (joins.py), for the
+    reader to choose
 
 Everything runs on a copy shrunk to WORK_SIZE; boxes are mapped back to the original pixels.
 Digits small in a big image are looked for again up close (find_pieces).
@@ -20,6 +22,7 @@ from PIL import Image, ImageDraw
 
 from digitrec.vision import filters
 from digitrec.vision.clean import clean_ink
+from digitrec.vision.complete import completed, faint_neighbours
 from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import (
     Blob,
@@ -38,6 +41,7 @@ from digitrec.vision.preprocess import (
     center_by_mass,
     edge_maps,
     fit_box,
+    ink_threshold,
     threshold_ink,
 )
 from digitrec.vision.rules import clean_mask, label
@@ -234,6 +238,15 @@ def _segment(
         mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
         labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height, min_contrast)
     blobs, labels = find_blobs(labels, min_height)
+    if clean is None:
+        # Stray lines go first, judged by the ink the threshold kept: grown along a faint line,
+        # a fragment of the paper's edge could tower over the digits.
+        blobs = [
+            blobs[i] for line in without_stray_lines(blobs, reading_order(blobs)) for i in line
+        ]
+        threshold = ink_threshold(ink)
+        blobs, labels = completed(blobs, labels, ink, threshold, rules)
+        blobs, labels = faint_neighbours(blobs, labels, ink, threshold, rules, maps)
     lines = without_stray_lines(blobs, reading_order(blobs))
     placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
     placed = tentative_halves(placed)
