@@ -61,50 +61,17 @@ def completed(
     for number, leaf in enumerate(leaves, start=1):
         y0, x0, y1, x1 = leaf.box
         seeds[y0:y1, x0:x1][own_pixels(labels, leaf)] = number
-    faint = (ink > FAINT_SHARE * threshold) & ~rules & (seeds == 0)
     height = typical_height(blobs)
-    grown = seeds.copy()
-    for _ in range(max(1, round(REACH * height))):
-        # One step along the ink; where two digits reach a pixel at once, the higher number
-        # takes it (rare, and either is as near).
-        spread = cv2.dilate(grown, _SQUARE)
-        step = faint & (grown == 0) & (spread > 0)
-        if not step.any():
-            break
-        grown[step] = spread[step]
-    added = np.where(seeds == 0, grown, 0).astype(np.int32)
+    faint = (ink > FAINT_SHARE * threshold) & ~rules & (seeds == 0)
+    added = np.where(seeds == 0, _nearest_along(seeds, faint, round(REACH * height)), 0)
     if not added.any():
         return blobs, labels
     labels = labels.copy()
     next_id = int(labels.max()) + 1
-    reach, margin = round(REACH * height) + 1, round(MARGIN * height)
     grown_leaves = {}
     for number, leaf in enumerate(leaves, start=1):
         grown_leaves[id(leaf)] = leaf
-        y0, x0, y1, x1 = leaf.box
-        top, left = max(0, y0 - reach), max(0, x0 - reach)
-        window = (slice(top, y1 + reach), slice(left, x1 + reach))
-        parts, _ = filters.label(added[window] == number)
-        keep = np.zeros(parts.shape, dtype=bool)
-        box = leaf.box
-        for part, found in enumerate(ndimage.find_objects(parts), start=1):
-            if found is None:
-                continue
-            rows, cols = found
-            extent = (rows.start + top, cols.start + left, rows.stop + top, cols.stop + left)
-            # A stroke's missing part lies around the digit; a ruled line or the paper's
-            # edge, faint where the threshold dropped it, runs on to the end of the reach.
-            union = _union_box([box, extent])
-            if (
-                extent[0] >= y0 - margin
-                and extent[1] >= x0 - margin
-                and extent[2] <= y1 + margin
-                and extent[3] <= x1 + margin
-                and union[3] - union[1] <= MAX_WIDTH * max(height, leaf.height)
-                and union[2] - union[0] <= MAX_HEIGHT * max(height, leaf.height)
-            ):
-                keep |= parts == part
-                box = union
+        window, keep, box = _missing_parts(leaf, added, number, height)
         if keep.any():
             labels[window][keep] = next_id
             grown_leaves[id(leaf)] = replace(leaf, ids=(*leaf.ids, next_id), box=box)
@@ -118,6 +85,57 @@ def completed(
         ids = tuple(dict.fromkeys(i for h in halves for i in h.ids))
         result.append(replace(blob, ids=ids, box=_union_box(h.box for h in halves), halves=halves))
     return result, labels
+
+
+def _nearest_along(seeds: np.ndarray, passable: np.ndarray, steps: int) -> np.ndarray:
+    """`seeds` (numbered regions) grown through `passable` pixels, one pixel per step for at most
+    `steps` steps: each pixel reached takes the number of the seed nearest along the way."""
+    grown = seeds.copy()
+    for _ in range(max(1, steps)):
+        spread = cv2.dilate(grown, _SQUARE)
+        # Where two seeds reach a pixel at once, the higher number takes it (rare, and either
+        # is as near).
+        step = passable & (grown == 0) & (spread > 0)
+        if not step.any():
+            break
+        grown[step] = spread[step]
+    return grown.astype(np.int32)
+
+
+def _missing_parts(
+    leaf: Blob, added: np.ndarray, number: int, height: float
+) -> tuple[tuple[slice, slice], np.ndarray, tuple[int, int, int, int]]:
+    """Of the faint ink `added` gave to `leaf` (as `number`): the window looked at, the mask of
+    the parts kept in it, and the leaf's box with them."""
+    reach, margin = round(REACH * height) + 1, round(MARGIN * height)
+    y0, x0, y1, x1 = leaf.box
+    top, left = max(0, y0 - reach), max(0, x0 - reach)
+    window = (slice(top, y1 + reach), slice(left, x1 + reach))
+    parts, _ = filters.label(added[window] == number)
+    keep = np.zeros(parts.shape, dtype=bool)
+    box = leaf.box
+    tall = max(height, leaf.height)
+    for part, found in enumerate(ndimage.find_objects(parts), start=1):
+        if found is None:
+            continue
+        rows, cols = found
+        extent = (rows.start + top, cols.start + left, rows.stop + top, cols.stop + left)
+        union = _union_box([box, extent])
+        # A stroke's missing part lies around the digit; a ruled line or the paper's edge,
+        # faint where the threshold dropped it, runs on to the end of the reach.
+        around = (
+            extent[0] >= y0 - margin
+            and extent[1] >= x0 - margin
+            and extent[2] <= y1 + margin
+            and extent[3] <= x1 + margin
+        )
+        digit_shaped = (
+            union[3] - union[1] <= MAX_WIDTH * tall and union[2] - union[0] <= MAX_HEIGHT * tall
+        )
+        if around and digit_shaped:
+            keep |= parts == part
+            box = union
+    return window, keep, box
 
 
 def _union_box(boxes) -> tuple[int, int, int, int]:
