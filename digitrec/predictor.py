@@ -47,6 +47,8 @@ Thresholds on the model's answers:
 - A digit whose top probability is below LOW_CONFIDENCE is flagged `low_confidence`: the
   model is unsure (an ambiguous or badly written digit, or not a digit at all, such as a
   scribble). It is still reported, so a number keeps its length.
+- A piece under FRAGMENT_HEIGHT = 0.5 of the digits' height read below LOW_CONFIDENCE is left
+  out of the number: a stroke's cut-off tail, a dash or a speck, not a digit.
 - An image where segmentation finds no ink that looks like a digit (a blank page, a flat
   photo, noise, specks) reads as `text == ""` with no digits: "no digit" is an answer.
 - So does one (not read with `single`) where the median top probability of the candidates
@@ -90,6 +92,11 @@ PAGE_CONFIDENCE = 0.5
 # confidence 0.55); small numbers on big pages (four MNIST digits 30-70 px tall on 2000x1500
 # and 4000x3000 pages) read as often at 0.7 as at 0.5.
 SECOND_LOOK_CONFIDENCE = 0.7
+# A piece under this share of the digits' height (their upper quartile) read with less than
+# LOW_CONFIDENCE is left out of the number: the tail of a 2 cut off, a dash, a speck. On synthetic
+# photos (tune half, 1,500 numbers) 6 more read right, with 0.4-0.5 and 0.4-0.8 confidence alike;
+# at 0.6 of the height, 3 more.
+FRAGMENT_HEIGHT = 0.5
 # A digit read with less confidence than STEADY_BELOW is read again turned by each of TILTS
 # degrees and the readings averaged (Predictor.probabilities). On synthetic photos of the tune
 # MNIST half (1,000 single digits, 1,000 numbers), doing so read 2 more single digits and 6 more
@@ -226,6 +233,7 @@ class Predictor:
         unsure = np.median([r.confidence for r in readings]) < page_confidence
         if unsure and (pieces.second_look or not single):
             return Reading()
+        crops, readings = without_fragments(crops, readings)
         for reading, crop in zip(readings, crops, strict=True):
             reading.box = crop.box
         return Reading(readings, [crop.image for crop in crops])
@@ -289,6 +297,23 @@ class Predictor:
 
     def read_file(self, path: str | Path, *, single: bool = False) -> Reading:
         return self.read_image(read_image_file(path, max_pixels=self.max_pixels), single=single)
+
+
+def without_fragments(
+    crops: list[DigitCrop], readings: list[DigitReading]
+) -> tuple[list[DigitCrop], list[DigitReading]]:
+    """The digits less the pieces far shorter than the others (under FRAGMENT_HEIGHT of their
+    upper-quartile height) that the model is unsure of (LOW_CONFIDENCE): a stroke's tail cut
+    off, a dash, a speck, rather than a digit."""
+    if len(crops) < 2:
+        return crops, readings
+    tall = float(np.percentile([crop.box[3] for crop in crops], 75))
+    kept = [
+        (crop, reading)
+        for crop, reading in zip(crops, readings, strict=True)
+        if crop.box[3] >= FRAGMENT_HEIGHT * tall or reading.confidence >= LOW_CONFIDENCE
+    ]
+    return [crop for crop, _ in kept], [reading for _, reading in kept]
 
 
 def tilted(digits: np.ndarray, degrees: float) -> np.ndarray:

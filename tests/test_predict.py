@@ -18,9 +18,12 @@ from digitrec.predictor import (
     SECOND_LOOK_CONFIDENCE,
     STEADY_BELOW,
     TILTS,
+    DigitReading,
     Predictor,
     tilted,
+    without_fragments,
 )
+from digitrec.vision.segment import DigitCrop
 
 
 def _number_image(digits: np.ndarray, scale: int = 4, gap: int = 12) -> np.ndarray:
@@ -242,3 +245,22 @@ def test_tilted_turns_digits_about_the_frame_centre():
     bar[0, 4:24, 13:15] = 1.0
     flat = tilted(bar, 90.0)[0]
     assert flat[13:15, 4:24].min() > 0.99 and flat.sum() == pytest.approx(bar.sum(), rel=0.01)
+
+
+def test_short_unsure_pieces_are_left_out_of_a_number() -> None:
+    # Four pieces: three digits about 40 px tall and a 15 px fragment. The fragment counts only
+    # if the model is sure of it; a short digit read surely (a small 0) stays.
+    def crop(height: int, x: int) -> DigitCrop:
+        return DigitCrop((x, 10, 20, height), np.zeros((28, 28), np.float32), 0)
+
+    def reading(digit: str, confidence: float) -> DigitReading:
+        return DigitReading(digit, confidence, [(digit, confidence)])
+
+    crops = [crop(40, 0), crop(42, 30), crop(15, 60), crop(41, 90)]
+    unsure = [reading("1", 0.9), reading("2", 0.9), reading("7", 0.4), reading("3", 0.9)]
+    kept_crops, kept = without_fragments(crops, unsure)
+    assert [r.digit for r in kept] == ["1", "2", "3"] and crops[2] not in kept_crops
+    sure = [*unsure[:2], reading("0", 0.95), unsure[3]]
+    assert [r.digit for r in without_fragments(crops, sure)[1]] == ["1", "2", "0", "3"]
+    # Alone, a piece is never a fragment of anything.
+    assert without_fragments(crops[2:3], unsure[2:3])[1] == unsure[2:3]
