@@ -27,24 +27,29 @@ def beside_kept(
 ) -> np.ndarray:
     """Per component: a `candidates` one standing on a text line beside a kept digit."""
     found = np.zeros_like(keep)
-    anchors = keep & (parts.height >= min_height)
-    pending = candidates & ~keep
-    y0, x0, y1, x1 = parts.box.T.astype(float)
-    while pending.any() and anchors.any():
-        a, c = np.flatnonzero(anchors), np.flatnonzero(pending)
-        shared = np.minimum(y1[c, None], y1[None, a]) - np.maximum(y0[c, None], y0[None, a])
-        gap = np.maximum(x0[c, None], x0[None, a]) - np.minimum(x1[c, None], x1[None, a])
-        tall = parts.height[a][None, :]
-        near = (
-            (shared >= ALIGN * parts.height[c, None])
-            & (parts.height[c, None] <= SIZE * tall)
-            & (gap <= GAP * tall)
-        ).any(axis=1)
-        if not near.any():
+    pending = np.flatnonzero(candidates & ~keep)
+    anchors = parts.box[keep & (parts.height >= min_height)]
+    found[pending[beside_chain(parts.box[pending], anchors, min_height)]] = True
+    return found
+
+
+def beside_chain(boxes: np.ndarray, anchors: np.ndarray, min_height: float = 0.0) -> np.ndarray:
+    """Per box of `boxes` (n, 4: y0, x0, y1, x1): whether it stands on a text line beside one of
+    the `anchors` boxes (m, 4), or beside a box found so that is at least `min_height` tall."""
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    anchors = np.asarray(anchors, float).reshape(-1, 4)
+    found = np.zeros(len(boxes), dtype=bool)
+    while not found.all() and len(anchors):
+        pending = np.flatnonzero(~found)
+        y0, x0, y1, x1 = boxes[pending].T[:, :, None]  # candidates down, anchors across
+        ay0, ax0, ay1, ax1 = anchors.T[:, None, :]
+        height, tall = y1 - y0, ay1 - ay0
+        shared = np.minimum(y1, ay1) - np.maximum(y0, ay0)
+        gap = np.maximum(x0, ax0) - np.minimum(x1, ax1)
+        near = (shared >= ALIGN * height) & (height <= SIZE * tall) & (gap <= GAP * tall)
+        new = pending[near.any(axis=1)]
+        if not new.size:
             break
-        new = c[near]
         found[new] = True
-        pending[new] = False
-        anchors = np.zeros_like(anchors)
-        anchors[new] = parts.height[new] >= min_height
+        anchors = boxes[new][boxes[new, 2] - boxes[new, 0] >= min_height]
     return found

@@ -21,7 +21,7 @@ from scipy import ndimage
 from digitrec.vision import beside, filters
 from digitrec.vision.components import measure, stroke_tests
 from digitrec.vision.grouping import Blob, own_pixels
-from digitrec.vision.preprocess import EdgeMaps
+from digitrec.vision.preprocess import EdgeMaps, edge_sharpness
 
 # Ink fainter than the threshold but above this share of it is a faint part of a stroke when
 # connected to a digit; well above the noise the threshold's floor (preprocess.THRESHOLD_RANGE)
@@ -61,7 +61,7 @@ def completed(
     for number, leaf in enumerate(leaves, start=1):
         y0, x0, y1, x1 = leaf.box
         seeds[y0:y1, x0:x1][own_pixels(labels, leaf)] = number
-    height = typical_height(blobs)
+    height = _digit_height(blobs)
     faint = (ink > FAINT_SHARE * threshold) & ~rules & (seeds == 0)
     added = np.where(seeds == 0, _nearest_along(seeds, faint, round(REACH * height)), 0)
     if not added.any():
@@ -168,7 +168,7 @@ def faint_neighbours(
     if count == 0:
         return blobs, labels
     parts = measure(ink, parts_labels, maps)
-    height = typical_height(blobs)
+    height = _digit_height(blobs)
     shaped, _ = stroke_tests(parts, 1.0, height, FAINT_MIN_HEIGHT * height)
     digit_sized = (
         (parts.height >= FAINT_MIN_HEIGHT * height)
@@ -177,42 +177,23 @@ def faint_neighbours(
     )
     # A lighter hand's strokes are as crisp, relative to their strength, as the darker
     # digits'; a smudge or a shadow's fringe is softer.
-    crisp = float(np.median(measure(ink, labels, maps).sharpness[np.subtract(ids, 1)]))
+    sharpness = edge_sharpness(ink, labels, int(labels.max()), maps)
+    crisp = float(np.median(sharpness[np.subtract(ids, 1)]))
     crisp_enough = parts.sharpness >= FAINT_SHARPNESS * crisp
     candidates = np.flatnonzero(shaped & digit_sized & crisp_enough)
-    anchors = [blob.box for blob in blobs]
-    found: list[int] = []
-    while candidates.size:
-        near = [k for k in candidates if any(_beside(parts.box[k], box) for box in anchors)]
-        if not near:
-            break
-        found += near
-        anchors = [tuple(parts.box[k]) for k in near]
-        candidates = np.setdiff1d(candidates, near)
-    if not found:
+    found = candidates[beside.beside_chain(parts.box[candidates], [b.box for b in blobs])]
+    if not found.size:
         return blobs, labels
     labels = labels.copy()
     next_id = int(labels.max()) + 1
     added = []
-    for number, k in enumerate(sorted(found)):
+    for number, k in enumerate(found):
         labels[parts_labels == k + 1] = next_id + number
         added.append(Blob((next_id + number,), tuple(int(v) for v in parts.box[k])))
     return blobs + added, labels
 
 
-def typical_height(blobs: list[Blob]) -> float:
+def _digit_height(blobs: list[Blob]) -> float:
     """The digits' height: an upper quartile, as in grouping.find_blobs, so that the pieces of
     a broken digit, or one cut short by the threshold, do not set it."""
     return float(np.percentile([blob.height for blob in blobs], 75))
-
-
-def _beside(box: np.ndarray, anchor: tuple[int, ...]) -> bool:
-    """Whether a component's box stands on the text line of `anchor`'s, right beside it."""
-    height, tall = box[2] - box[0], anchor[2] - anchor[0]
-    shared = min(box[2], anchor[2]) - max(box[0], anchor[0])
-    gap = max(box[1], anchor[1]) - min(box[3], anchor[3])
-    return (
-        shared >= beside.ALIGN * height
-        and height <= beside.SIZE * tall
-        and gap <= beside.GAP * tall
-    )
