@@ -113,12 +113,13 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
     return np.isin(labels, _main_components(labels, sharp))
 
 
-def threshold_ink(ink: np.ndarray) -> np.ndarray:
-    """Ink above ink_threshold; nothing if no ink stands out."""
+def threshold_ink(ink: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Ink above `threshold` (by default ink_threshold(ink), which a caller that needs it too
+    passes); nothing if no ink stands out."""
     # Smoothing first: single hot noise pixels must not pass for a stroke.
     if ink.size == 0 or filters.gaussian(ink, _PEAK_SMOOTHING).max() < MIN_PEAK:
         return np.zeros(ink.shape, dtype=bool)
-    return ink > ink_threshold(ink)
+    return ink > (ink_threshold(ink) if threshold is None else threshold)
 
 
 def ink_threshold(ink: np.ndarray) -> float:

@@ -235,7 +235,8 @@ def _segment(
     else:
         ink, contrast = page_ink(small, min_height)
         maps = edge_maps(ink)
-        mask, rules, height = clean_mask(threshold_ink(ink), ink, maps, min_height)
+        threshold = ink_threshold(ink)
+        mask, rules, height = clean_mask(threshold_ink(ink, threshold), ink, maps, min_height)
         labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height, min_contrast)
     blobs, labels = find_blobs(labels, min_height)
     if clean is None:
@@ -244,7 +245,6 @@ def _segment(
         blobs = [
             blobs[i] for line in without_stray_lines(blobs, reading_order(blobs)) for i in line
         ]
-        threshold = ink_threshold(ink)
         blobs, labels = completed(blobs, labels, ink, threshold, rules)
         blobs, labels = faint_neighbours(blobs, labels, ink, threshold, rules, maps)
     lines = without_stray_lines(blobs, reading_order(blobs))
