@@ -467,6 +467,44 @@ def test_a_lone_upright_stroke_is_no_ruled_line() -> None:
     assert removed[20:22].all() and cleaned[250:253, 50:53].all()
 
 
+def _strokes(shape: tuple[int, int], paths: list[list[tuple[int, int]]], width: int) -> tuple:
+    """Ink 1.0 along the (x, y) polylines, `width` px thick: ink map, mask, edge maps."""
+    from digitrec.vision.preprocess import edge_maps
+
+    ink = np.zeros(shape, np.uint8)
+    for path in paths:
+        cv2.polylines(ink, [np.array(path, np.int32)], False, 255, width)
+    ink = (ink / 255).astype(np.float32)
+    return ink, ink > 0.5, edge_maps(ink)
+
+
+def test_a_close_up_ones_stem_is_no_ruled_line() -> None:
+    # A "1" filling much of a close-up photo: without its stem, a long thin run, what is left
+    # (the flag) measures short, and the stem would pass for a rule beside it. Lone and short
+    # for the image, in a digit-shaped component, it stays.
+    from digitrec.vision.rules import clean_mask
+
+    ink, mask, maps = _strokes((300, 400), [[(170, 70), (200, 40), (200, 175)]], 8)
+    cleaned, removed, height = clean_mask(mask, ink, maps, min_height=8)
+    assert not removed.any() and cleaned[60:160, 196:204].all()
+    assert height >= 130
+
+
+def test_a_sheets_corner_goes_though_lone_and_short() -> None:
+    # The corner of a sheet's edge in the photo, beside a small digit: its upright side is lone
+    # and short for the image like a close-up 1's stem, but the component is far wider than a
+    # digit. Both sides go.
+    from digitrec.vision.rules import clean_mask
+
+    corner = [(100, 160), (310, 160), (310, 40)]
+    ring = [(40, 40), (60, 40), (60, 70), (40, 70), (40, 40)]
+    ink, mask, maps = _strokes((300, 400), [corner, ring], 3)
+    cleaned, removed, height = clean_mask(mask, ink, maps, min_height=8)
+    assert height < 40
+    assert removed[60:150, 308:312].any() and not cleaned[60:150, 305:315].any()
+    assert cleaned[40:70, 40:60].any()
+
+
 def test_without_candidates_taken_whole_the_height_is_measured_on_what_is_left() -> None:
     # A blank page's broad patch of shadow is no digit-like component, and no rule candidate
     # took anything whole: the height is still measured (on the patch), never infinite, which

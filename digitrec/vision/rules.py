@@ -5,6 +5,8 @@ long thin pieces, or as large pieces touching the image border. Lengths are judg
 typical digit height, measured without them.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import ndimage
 
@@ -34,6 +36,13 @@ BORDER_SPAN = 0.5
 BORDER_DIGITS = 2.0
 # A component this much of whose pixels are rule candidates was taken for them whole.
 CANDIDATES_ONLY = 0.9
+# A rule has company (the other lines of ruled or squared paper) or runs on across much of the
+# image. A line with neither, under LONE_SPAN of the image along it, in a component no wider
+# than DIGIT_ASPECT times its height, is a stroke of a digit that fills the photo (a close-up
+# "1", a 9's tail), however short the rest of the digit measures without it. The paper's edge
+# turning a corner, or a shadow's, is wider.
+LONE_SPAN = 0.5
+DIGIT_ASPECT = 1.2
 
 
 def clean_mask(
@@ -48,11 +57,12 @@ def clean_mask(
     # part of its whole component, so that a digit whose side was taken for a candidate still
     # counts at its full height, and digits joined by a rule at theirs.
     whole = label(mask)
+    boxes = ndimage.find_objects(whole)
     rules = candidates
     while True:
         rest = mask.copy()
-        for _, pixels in rules:
-            rest[pixels] = False
+        for rule in rules:
+            rest[rule.pixels] = False
         labels = np.where(_drop_border(rest, np.inf), whole, 0)
         digits = digit_like(measure(ink, labels, maps), min_height)
         if not digits.any():
@@ -67,18 +77,29 @@ def clean_mask(
             if taken_digits.any():  # else measure what is left, as before
                 labels, digits = whole_taken, taken_digits
         height = typical_height(labels, digits)
-        longer = [c for c in rules if c[0] >= RULE_LENGTH * height]
+        longer = [c for c in rules if c.length >= RULE_LENGTH * height]
+        longer = [c for c in longer if not _digit_stroke(c, longer, whole, boxes)]
         if len(longer) == len(rules):
             break
         rules = longer
     removed = np.zeros_like(mask)
-    for _, pixels in rules:
-        removed[pixels] = True
+    for rule in rules:
+        removed[rule.pixels] = True
     return _drop_border(mask & ~removed, height), removed, height
 
 
-def _rule_candidates(mask: np.ndarray, run: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:
-    """Long thin pieces, near-horizontal and near-vertical: (length, (rows, cols) of pixels).
+class Candidate(NamedTuple):
+    """A long thin piece: its length, its pixels (rows, cols), whether it runs down the image
+    (else across) and the image's extent that way."""
+
+    length: int
+    pixels: tuple[np.ndarray, ...]
+    vertical: bool
+    span: int
+
+
+def _rule_candidates(mask: np.ndarray, run: int) -> list[Candidate]:
+    """Long thin pieces, near-horizontal and near-vertical.
 
     Each slope in RULE_ANGLES is straightened by shearing the mask (whole-pixel shifts of each
     column) before looking for horizontal runs, so that the thin rules of a slightly rotated
@@ -99,8 +120,23 @@ def _rule_candidates(mask: np.ndarray, run: int) -> list[tuple[int, tuple[np.nda
                 ys = ys + window[0].start + shift[xs]
                 keep = (ys >= 0) & (ys < rows)
                 ys, xs = ys[keep], xs[keep]
-                found.append((length, (xs, ys) if across else (ys, xs)))
+                pixels = (xs, ys) if across else (ys, xs)
+                found.append(Candidate(length, pixels, across, cols))
     return found
+
+
+def _digit_stroke(
+    line: Candidate, lines: list[Candidate], whole: np.ndarray, boxes: list[tuple[slice, slice]]
+) -> bool:
+    """Whether `line` is a lone line, short for the image, in a digit-shaped component of
+    `whole` (see LONE_SPAN)."""
+    if line.length >= LONE_SPAN * line.span or line.pixels[0].size == 0:
+        return False
+    # Ruled or squared paper's lines are many.
+    if any(other.vertical == line.vertical and other is not line for other in lines):
+        return False
+    rows, cols = boxes[int(np.bincount(whole[line.pixels]).argmax()) - 1]
+    return cols.stop - cols.start <= DIGIT_ASPECT * (rows.stop - rows.start)
 
 
 def _rule_bands(mask: np.ndarray, run: int) -> list[tuple[int, tuple[slice, slice], np.ndarray]]:
