@@ -154,3 +154,21 @@ def test_long_lines_go_strokes_stay() -> None:
     strokes[100:160, 200:203] = strokes[100:103, 240:270] = True
     assert clean[~strokes].max() < 0.05
     assert clean[strokes].min() >= 0.5  # crossings only lose the line's own level
+
+
+def test_a_markers_close_up_on_squared_paper_loses_the_lattice() -> None:
+    # A "1" written with a marker 12 px wide fills a close-up photo of squared paper: 30 of its
+    # strokes are longer than the photo, yet the lattice's lines, running across it all, go
+    # (16% of the paper stays ink without LINE_OF_IMAGE).
+    import cv2
+
+    from digitrec.vision.page import page_ink
+
+    gray = np.ones((340, 340), np.float32)
+    gray[:, 5::12] = gray[5::12, :] = 0.6
+    one = np.zeros(gray.shape, np.uint8)
+    cv2.polylines(one, [np.array([(145, 115), (170, 95), (162, 235)], np.int32)], False, 255, 12)
+    gray[one > 0] = 0.15
+    ink, _ = page_ink(gray, min_height=8)
+    assert np.mean(ink[~ndimage.binary_dilation(one > 0, iterations=3)] > 0.25) < 0.02
+    assert np.mean(ink[one > 0] > 0.5) > 0.95
