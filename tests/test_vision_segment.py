@@ -421,6 +421,29 @@ def test_component_measures_tell_a_line_from_a_blob() -> None:
     assert parts.sharpness.min() > 0.1 and parts.level.min() == pytest.approx(1.0)
 
 
+def test_a_ruled_lines_thin_fragment_is_no_measure_of_the_pens_crispness() -> None:
+    # A soft, grainy pencil "0" beside a piece of a thin line, which (thin) measures far
+    # crisper than any pen's stroke: the "0" is still a stroke, not a smudge.
+    from digitrec.vision.components import stroke_tests
+    from digitrec.vision.preprocess import edge_maps
+    from digitrec.vision.rules import label
+
+    ring = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(ring, (90, 100), (25, 40), 0, 0, 360, 255, 9)
+    grain = ndimage.gaussian_filter(np.random.default_rng(3).random(ring.shape), 1.0)
+    grain = (grain - grain.min()) / (grain.max() - grain.min())
+    ink = ndimage.gaussian_filter(np.where(ring > 0, np.clip(1.4 * grain, 0, 1), 0.0), 3.5)
+    line = np.zeros_like(ink)
+    line[40:64, 170:172] = 0.9
+    ink = np.maximum(ink / ink.max(), ndimage.gaussian_filter(line, 0.5)).astype(np.float32)
+    labels = label(ink > 0.25)
+    parts = measure(ink, labels, edge_maps(ink))
+    zero = int(np.argmax(parts.height))
+    assert parts.sharpness[zero] < 0.3 * parts.sharpness.max()  # far softer than the line
+    shaped, _ = stroke_tests(parts, contrast=0.5, height=80, min_height=8)
+    assert shaped[zero]
+
+
 def test_merging_sees_a_bounded_number_of_pieces(monkeypatch) -> None:
     # Merging is cubic in the piece count: a page of thousands of ink bits once took minutes.
     from digitrec.vision import grouping

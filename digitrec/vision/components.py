@@ -337,7 +337,9 @@ def stroke_tests(
     thin_faint = (parts.thickness <= THIN) & (parts.level < FAINT)
     # A digit-sized component far softer than the crispest marks on the page (the digits, or a
     # blank page's dust) is a shadow's band or a smudge: one photo's ink is about equally crisp.
-    marks = parts.sharpness[parts.area >= MARK_AREA]
+    # Not than a thin straight line's piece (of a ruled or squared page), which measures far
+    # crisper than a pen's stroke for being thin: beside one, a grainy pencil digit was a smudge.
+    marks = parts.sharpness[(parts.area >= MARK_AREA) & ~line]
     crispest = float(marks.max()) if marks.size else 0.0
     soft = tall & (parts.sharpness < RELATIVE_SHARPNESS * crispest)
     shaped = (parts.sharpness >= SHARP) & ~soft & ~blob & ~flat_line & ~long_line
