@@ -294,6 +294,43 @@ def test_a_small_number_on_a_12_megapixel_page_is_looked_for_closer() -> None:
     assert list(_read(crops)) == list(_mnist()[1][indices])
 
 
+def _spy_on_segment(monkeypatch) -> list[tuple[int, ...]]:
+    """The shapes of the images find_pieces segments, in order."""
+    seen, real = [], segment._segment
+
+    def spying(gray, *args, **kwargs):
+        seen.append(np.shape(gray)[:2])
+        return real(gray, *args, **kwargs)
+
+    monkeypatch.setattr(segment, "_segment", spying)
+    return seen
+
+
+def test_small_digits_in_a_small_photo_are_read_from_an_enlarged_copy(monkeypatch) -> None:
+    # Digits ~15 px tall in a 150x250 photo (paper grain and shading, so no clean scan): the
+    # part around them is segmented again enlarged, and the boxes come back in the photo's own
+    # pixels.
+    indices = _upright(4, np.random.default_rng(21))
+    ink, boxes = _number(indices, scale=0.75, gap=6, shape=(150, 250))
+    rng = np.random.default_rng(22)
+    shade = np.linspace(0.0, 0.12, ink.shape[1])[None, :]
+    photo = np.clip(_paper(ink) - shade + rng.normal(0, 0.02, ink.shape), 0, 1)
+    seen = _spy_on_segment(monkeypatch)
+    crops = segment.find_pieces(photo).by_geometry()
+    # The part around the digits (ZOOM_MARGIN digit heights of room), segmented enlarged.
+    height = float(np.median([b[3] for b in boxes]))
+    around = boxes[-1][0] + boxes[-1][2] - boxes[0][0] + 2 * segment.ZOOM_MARGIN * height
+    assert len(seen) == 2 and seen[1][1] > 1.5 * min(around, photo.shape[1])
+    _assert_found(crops, boxes, tolerance=2)
+
+
+def test_a_clean_small_digit_is_not_enlarged(monkeypatch) -> None:
+    # An MNIST digit as it is, 28x28: the fast path for clean images reads it once.
+    seen = _spy_on_segment(monkeypatch)
+    crops = segment.find_pieces(_mnist()[0][0]).by_geometry()
+    assert len(crops) == 1 and seen == [(28, 28)]
+
+
 @pytest.mark.parametrize("height, kept", [(40, True), (150, False)])
 def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
     monkeypatch, height: int, kept: bool
