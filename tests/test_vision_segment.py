@@ -307,14 +307,9 @@ def _spy_on_segment(monkeypatch) -> list[tuple[int, ...]]:
 
 
 def test_small_digits_in_a_small_photo_are_read_from_an_enlarged_copy(monkeypatch) -> None:
-    # Digits ~15 px tall in a 150x250 photo (paper grain and shading, so no clean scan): the
-    # part around them is segmented again enlarged, and the boxes come back in the photo's own
-    # pixels.
-    indices = _upright(4, np.random.default_rng(21))
-    ink, boxes = _number(indices, scale=0.75, gap=6, shape=(150, 250))
-    rng = np.random.default_rng(22)
-    shade = np.linspace(0.0, 0.12, ink.shape[1])[None, :]
-    photo = np.clip(_paper(ink) - shade + rng.normal(0, 0.02, ink.shape), 0, 1)
+    # Digits ~15 px tall in a small photo: the part around them is segmented again enlarged,
+    # and the boxes come back in the photo's own pixels.
+    photo, boxes = _small_photo()
     seen = _spy_on_segment(monkeypatch)
     crops = segment.find_pieces(photo).by_geometry()
     # The part around the digits (ZOOM_MARGIN digit heights of room), segmented enlarged.
@@ -322,6 +317,26 @@ def test_small_digits_in_a_small_photo_are_read_from_an_enlarged_copy(monkeypatc
     around = boxes[-1][0] + boxes[-1][2] - boxes[0][0] + 2 * segment.ZOOM_MARGIN * height
     assert len(seen) == 2 and seen[1][1] > 1.5 * min(around, photo.shape[1])
     _assert_found(crops, boxes, tolerance=2)
+
+
+def _small_photo() -> tuple[np.ndarray, list[Box]]:
+    """Digits ~15 px tall in a 150x250 photo (paper grain and shading, so no clean scan)."""
+    indices = _upright(4, np.random.default_rng(21))
+    ink, boxes = _number(indices, scale=0.75, gap=6, shape=(150, 250))
+    rng = np.random.default_rng(22)
+    shade = np.linspace(0.0, 0.12, ink.shape[1])[None, :]
+    return np.clip(_paper(ink) - shade + rng.normal(0, 0.02, ink.shape), 0, 1), boxes
+
+
+@pytest.mark.parametrize("dtype, top", [(np.int32, 255), (np.int64, 255), (np.uint16, 65535)])
+def test_integer_photos_of_any_width_read_as_bytes_do(dtype, top: int) -> None:
+    # As arrays from the Python API: grey and RGB, through the enlarged closer look too.
+    photo, _ = _small_photo()
+    as_bytes = np.round(photo * 255).astype(np.uint8)
+    for image in (as_bytes, np.repeat(as_bytes[:, :, None], 3, axis=2)):
+        expected = [c.box for c in segment.find_pieces(image).crops]
+        wide = (image.astype(np.int64) * top // 255).astype(dtype)
+        assert expected and [c.box for c in segment.find_pieces(wide).crops] == expected
 
 
 def test_a_clean_small_digit_is_not_enlarged(monkeypatch) -> None:

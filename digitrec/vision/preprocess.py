@@ -205,14 +205,15 @@ def normalize_digit(gray: np.ndarray) -> np.ndarray | None:
 def _as_float(gray: np.ndarray) -> np.ndarray:
     """Integers 0..255 (uint16: 0..65535) or floats -> float32 in [0, 1]; RGB -> luminance."""
     arr = np.asarray(gray)
-    if arr.ndim == 3:
-        arr = to_gray(arr)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a greyscale image (H, W), got shape {arr.shape}")
+    # Scaled before the luminance is taken, which leaves floats (that no longer tell the range).
     if arr.dtype == np.uint16:
         arr = arr / np.float32(65535)
     elif arr.dtype.kind in "iu":
         arr = arr / np.float32(255)
+    if arr.ndim == 3:
+        arr = to_gray(arr)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a greyscale image (H, W), got shape {arr.shape}")
     arr = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
     return np.clip(arr, 0.0, 1.0)
 

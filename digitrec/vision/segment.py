@@ -234,6 +234,8 @@ def find_pieces(
         return pieces
     enlarged = size / side
     if enlarged > 1.0:
+        if region.dtype != np.uint8:  # OpenCV resizes few other types (not int32, say)
+            region = _as_float(region)
         shape = (round(region.shape[1] * enlarged), round(region.shape[0] * enlarged))
         region = cv2.resize(np.ascontiguousarray(region), shape, interpolation=cv2.INTER_CUBIC)
     again = _segment(region, None, max(size, 16), min_contrast)
