@@ -191,9 +191,11 @@ def find_pieces(
 
     An image at least CLOSER_FROM working sizes long where nothing was found is looked at once
     more at LOOK_CLOSER times the working size, for digits too small for the first look.
-    Digits found under ZOOM_BELOW px tall in the working copy, when the image itself has more
-    pixels, are looked for again in the part of the image around them, at a resolution where
-    they are about ZOOM_TO px tall (`zoom`), if that part is at most ZOOM_MAX_SIDE px long then.
+    Digits found under ZOOM_BELOW px tall in the working copy are looked for again in the part
+    of the image around them, at a resolution where they are about ZOOM_TO px tall (`zoom`), if
+    that part is at most ZOOM_MAX_SIDE px long then: from the image's own pixels, or, in a photo
+    whose digits are that small in the image itself, from a copy enlarged up to ZOOM_ENLARGE
+    times.
     """
     longest = max(np.shape(gray)[:2])
     pieces = _segment(gray, stages, work_size, min_contrast)
