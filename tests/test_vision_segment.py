@@ -319,13 +319,27 @@ def test_small_digits_in_a_small_photo_are_read_from_an_enlarged_copy(monkeypatc
     _assert_found(crops, boxes, tolerance=2)
 
 
-def _small_photo() -> tuple[np.ndarray, list[Box]]:
-    """Digits ~15 px tall in a 150x250 photo (paper grain and shading, so no clean scan)."""
+def _small_photo(grain: float = 0.02) -> tuple[np.ndarray, list[Box]]:
+    """Digits ~15 px tall in a 150x250 photo (paper `grain` and shading, so no clean scan)."""
     indices = _upright(4, np.random.default_rng(21))
     ink, boxes = _number(indices, scale=0.75, gap=6, shape=(150, 250))
     rng = np.random.default_rng(22)
     shade = np.linspace(0.0, 0.12, ink.shape[1])[None, :]
-    return np.clip(_paper(ink) - shade + rng.normal(0, 0.02, ink.shape), 0, 1), boxes
+    return np.clip(_paper(ink) - shade + rng.normal(0, grain, ink.shape), 0, 1), boxes
+
+
+def test_the_part_around_small_digits_is_not_searched_for_a_sheet(monkeypatch) -> None:
+    # Cut out of the page, the paper runs off the part's edges; a strip of table beside it
+    # passed for the sheet there, and the digits, outside it, went. The first look, at the
+    # whole photo, searches.
+    from digitrec.vision import page
+
+    searched, real = [], page.find_sheet
+    monkeypatch.setattr(page, "find_sheet", lambda g: searched.append(g.shape) or real(g))
+    seen = _spy_on_segment(monkeypatch)
+    photo, _ = _small_photo(grain=0.04)  # grainy enough that the enlarged part is no clean scan
+    assert not segment.find_pieces(photo).clean
+    assert len(seen) == 2 and searched == [photo.shape]
 
 
 @pytest.mark.parametrize("dtype, top", [(np.int32, 255), (np.int64, 255), (np.uint16, 65535)])

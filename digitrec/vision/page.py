@@ -61,12 +61,14 @@ LATTICE_LINE = 1 / 8
 PEN_SHARPNESS = 0.5
 
 
-def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
-    """ink_levels of the work image, inside the sheet if one is found, with a background window
-    fitted to the pen's stroke width (see stroke_width)."""
-    sheet = find_sheet(small)
+def page_ink(
+    small: np.ndarray, min_height: float, *, sheet: bool = True
+) -> tuple[np.ndarray, float]:
+    """ink_levels of the work image, inside the sheet if one is found (and looked for: `sheet`),
+    with a background window fitted to the pen's stroke width (see stroke_width)."""
+    found = find_sheet(small) if sheet else None
     # Inside the sheet only: the table around it would swamp the ink statistics.
-    source = small if sheet is None else fill_outside(small, sheet)
+    source = small if found is None else fill_outside(small, found)
     # The stroke width is estimated on a copy of half the size, at a quarter of the cost.
     longest = max(source.shape)
     half = _shrink(source, longest // 2) if longest >= 4 * MIN_WINDOW else source
@@ -86,8 +88,8 @@ def page_ink(small: np.ndarray, min_height: float) -> tuple[np.ndarray, float]:
         ink, contrast = ink_levels(source, max(window, MIN_WINDOW), dark=dark)
     else:
         ink, contrast = ink_levels(source, dark=dark)
-    if sheet is not None:
-        ink[~sheet] = 0.0
+    if found is not None:
+        ink[~found] = 0.0
     if stroke:
         length = min(LINE_STROKES * stroke * factor, LINE_OF_IMAGE * max(ink.shape))
         ink = without_long_lines(ink, length, stroke * factor)

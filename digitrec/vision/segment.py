@@ -240,7 +240,9 @@ def find_pieces(
             region = _as_float(region)
         shape = (round(region.shape[1] * enlarged), round(region.shape[0] * enlarged))
         region = cv2.resize(np.ascontiguousarray(region), shape, interpolation=cv2.INTER_CUBIC)
-    again = _segment(region, None, max(size, 16), min_contrast)
+    # The part around the digits is no photo of a sheet on a table: the paper runs off its
+    # edges, and a strip of the table beside it passed for the sheet (see page_ink).
+    again = _segment(region, None, max(size, 16), min_contrast, sheet=False)
     again = replace(again, second_look=pieces.second_look)
     return again.moved(x0, y0, 1 / max(enlarged, 1.0)) if again.crops else pieces
 
@@ -250,6 +252,7 @@ def _segment(
     stages: dict[str, np.ndarray] | None,
     work_size: int,
     min_contrast: float = MIN_INK_CONTRAST,
+    sheet: bool = True,
 ) -> Pieces:
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
@@ -258,7 +261,7 @@ def _segment(
         ink, mask = clean
         rules, labels = np.zeros_like(mask), label(mask)
     else:
-        ink, contrast = page_ink(small, min_height)
+        ink, contrast = page_ink(small, min_height, sheet=sheet)
         maps = edge_maps(ink)
         threshold = ink_threshold(ink)
         mask, rules, height = clean_mask(threshold_ink(ink, threshold), ink, maps, min_height)
