@@ -370,7 +370,9 @@ def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
     crop = DigitCrop((100, 100, height // 2, height), np.zeros((28, 28), np.float32), 0)
     # The first look, the closer one, and (for a small find) the zoom, here finding nothing more.
     looks = iter([segment.Pieces([], []), segment.Pieces([crop], []), segment.Pieces([], [])])
-    monkeypatch.setattr(segment, "_segment", lambda gray, stages, work_size, *rest: next(looks))
+    monkeypatch.setattr(
+        segment, "_segment", lambda gray, stages, work_size, *rest, **options: next(looks)
+    )
     pieces = segment.find_pieces(np.zeros((3000, 4000), np.float32), zoom=True)
     assert [c.box for c in pieces.crops] == ([crop.box] if kept else [])
     assert pieces.second_look == kept
