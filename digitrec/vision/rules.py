@@ -78,7 +78,9 @@ def clean_mask(
                 labels, digits = whole_taken, taken_digits
         height = typical_height(labels, digits)
         longer = [c for c in rules if c.length >= RULE_LENGTH * height]
-        longer = [c for c in longer if not _digit_stroke(c, longer, whole, boxes)]
+        vertical = sum(c.vertical for c in longer)
+        running = {True: vertical, False: len(longer) - vertical}  # how many run each way
+        longer = [c for c in longer if not _digit_stroke(c, running[c.vertical], whole, boxes)]
         if len(longer) == len(rules):
             break
         rules = longer
@@ -126,14 +128,12 @@ def _rule_candidates(mask: np.ndarray, run: int) -> list[Candidate]:
 
 
 def _digit_stroke(
-    line: Candidate, lines: list[Candidate], whole: np.ndarray, boxes: list[tuple[slice, slice]]
+    line: Candidate, parallel: int, whole: np.ndarray, boxes: list[tuple[slice, slice]]
 ) -> bool:
-    """Whether `line` is a lone line, short for the image, in a digit-shaped component of
-    `whole` (see LONE_SPAN)."""
-    if line.length >= LONE_SPAN * line.span or line.pixels[0].size == 0:
-        return False
+    """Whether `line`, one of `parallel` lines running its way, is a lone line, short for the
+    image, in a digit-shaped component of `whole` (see LONE_SPAN)."""
     # Ruled or squared paper's lines are many.
-    if any(other.vertical == line.vertical and other is not line for other in lines):
+    if parallel > 1 or line.length >= LONE_SPAN * line.span or line.pixels[0].size == 0:
         return False
     rows, cols = boxes[int(np.bincount(whole[line.pixels]).argmax()) - 1]
     return cols.stop - cols.start <= DIGIT_ASPECT * (rows.stop - rows.start)
