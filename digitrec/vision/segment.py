@@ -230,11 +230,12 @@ def find_pieces(
     y1 = max(c.box[1] + c.box[3] for c in crops) + margin
     region = np.asarray(gray)[y0:y1, x0:x1]
     side = max(region.shape[:2])
-    enlarge = 1.0 if pieces.clean else ZOOM_ENLARGE
-    size = min(round(side * ZOOM_TO / height), round(enlarge * side))
+    most = 1.0 if pieces.clean else ZOOM_ENLARGE
+    size = min(round(side * ZOOM_TO / height), round(most * side))
     if size > ZOOM_MAX_SIDE:  # specks strewn over a page, not a small number: not worth it
         return pieces
-    enlarged = size / side
+    # Shrinking is work_image's; enlarging is done here, and undone on the boxes.
+    enlarged = max(1.0, size / side)
     if enlarged > 1.0:
         if region.dtype != np.uint8:  # OpenCV resizes few other types (not int32, say)
             region = _as_float(region)
@@ -244,7 +245,7 @@ def find_pieces(
     # edges, and a strip of the table beside it passed for the sheet (see page_ink).
     again = _segment(region, None, max(size, 16), min_contrast, sheet=False)
     again = replace(again, second_look=pieces.second_look)
-    return again.moved(x0, y0, 1 / max(enlarged, 1.0)) if again.crops else pieces
+    return again.moved(x0, y0, 1 / enlarged) if again.crops else pieces
 
 
 def _segment(
