@@ -191,10 +191,13 @@ class Predictor:
         # find_pieces shrinks an RGB photo before taking its luminance, which is much faster
         # on a big one; the full-size grey image is only needed to re-read merged pieces.
         image = np.asarray(image)
-        pieces = find_pieces(image, stages=stages)
+        # Told there is one digit, the reader has no use for a blob offered in halves too.
+        pieces = find_pieces(image, stages=stages, tentative=not single)
         if single and not pieces.crops:
             # Told there is a digit, look again for fainter ink than a page's digits need.
-            pieces = find_pieces(image, stages=stages, min_contrast=SINGLE_MIN_CONTRAST)
+            pieces = find_pieces(
+                image, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, tentative=False
+            )
             pieces = replace(pieces, second_look=True)
         if single and len(pieces.crops) > 1:
             last = len(pieces.crops) - 1

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -75,6 +76,21 @@ def test_single_forces_one_digit(predictor, numbers):
     assert len(reading.digits) == 1 and len(reading.inputs) == 1
     width = reading.digits[0].box[2]
     assert width > 0.6 * (pixels.shape[1] - 80)  # the one box spans the whole number
+
+
+def test_single_cuts_no_blob_in_halves(predictor, numbers, monkeypatch):
+    # Told there is one digit, the reader spends no time cutting a wide blob in two.
+    from digitrec.vision import grouping
+
+    cuts = []
+    real = grouping.cut
+    monkeypatch.setattr(grouping, "cut", lambda *args: cuts.append(args) or real(*args))
+    wide = np.pad(np.full((100, 90), 255, np.uint8), 30, constant_values=255)
+    cv2.ellipse(wide, (75, 80), (40, 45), 0, 0, 360, 0, 8)  # a 0, 0.9 as wide as tall
+    assert predictor.read_image(wide, single=True).text == "0"
+    assert not cuts
+    predictor.read_image(wide)
+    assert cuts  # read as a number, it is offered in halves
 
 
 def test_blank_and_noise_are_no_digit(predictor):

@@ -462,9 +462,9 @@ def test_small_digits_far_apart_on_a_big_page_are_not_segmented_at_full_size(
     sizes = []
     original = segment._segment
 
-    def recorded(gray, stages, work_size, *rest):
+    def recorded(gray, stages, work_size, *rest, **options):
         sizes.append(work_size)
-        return original(gray, stages, work_size, *rest)
+        return original(gray, stages, work_size, *rest, **options)
 
     monkeypatch.setattr(segment, "_segment", recorded)
     crops = segment.segment_digits(page)
@@ -677,6 +677,17 @@ def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None
     left, right = (part for part, _ in parts[:2])
     assert left.group == right.group is not None
     assert left.box[1] == 20 and right.box[3] == 112 and left.box[3] <= right.box[1]
+
+
+def test_a_reader_told_there_is_one_digit_is_offered_no_halves() -> None:
+    page = np.full((160, 200), 255, np.uint8)
+    cv2.ellipse(page, (100, 80), (44, 50), 0, 0, 360, 0, 8)  # a 0, 0.9 as wide as tall
+    offered = segment.find_pieces(page)
+    assert len(offered.crops) == 2 and [j.tentative for j in offered.joins] == [True]
+    told = segment.find_pieces(page, tentative=False)
+    assert len(told.crops) == 1 and not told.joins
+    assert told.crops[0].box == offered.joins[0].crop.box
+    np.testing.assert_array_equal(told.crops[0].image, offered.joins[0].crop.image)
 
 
 def test_two_slanted_strokes_touching_are_cut_along_their_slant() -> None:

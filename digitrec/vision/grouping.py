@@ -84,9 +84,12 @@ class Blob:
         return self.box[3] - self.box[1]
 
 
-def find_blobs(labels: np.ndarray, min_height: float) -> tuple[list[Blob], np.ndarray]:
-    """Digit candidates from the components: specks dropped, pieces merged, touching split;
-    and a copy of `labels` in which the parts of a cut blob are labelled apart (see cut)."""
+def find_blobs(
+    labels: np.ndarray, min_height: float, *, tentative: bool = True
+) -> tuple[list[Blob], np.ndarray]:
+    """Digit candidates from the components: specks dropped, pieces merged, touching split,
+    and (`tentative`) those that may be two digits offered in halves too (TRY_SPLIT); and a
+    copy of `labels` in which the parts of a cut blob are labelled apart (see cut)."""
     labels = labels.copy()
     slices = enumerate(ndimage.find_objects(labels), start=1)
     parts = [Blob((i,), (r.start, c.start, r.stop, c.stop)) for i, (r, c) in slices]
@@ -105,7 +108,7 @@ def find_blobs(labels: np.ndarray, min_height: float) -> tuple[list[Blob], np.nd
     parts = []
     for number, blob in enumerate(blobs):
         tall = max(blob.height, height)
-        if TRY_SPLIT * tall < blob.width <= SPLIT_ASPECT * tall:
+        if tentative and TRY_SPLIT * tall < blob.width <= SPLIT_ASPECT * tall:
             halves = cut(blob, labels, 2)
             if len(halves) > 1:
                 ids = tuple(dict.fromkeys(i for h in halves for i in h.ids))
