@@ -232,14 +232,19 @@ def _least_ink_path(
     blocked = span[None, :] <= after[:, None]
     cost_map = own[:, lo:hi] + CUT_CENTRE * np.abs(span - expected)[None, :]
     cost_map = np.where(blocked, np.inf, cost_map)
+    # Per row, the cost of arriving from the left, from above and from the right; buffers made
+    # once, as this loop runs for every row of every cut.
+    options = np.full((3, hi - lo), np.inf)
+    columns = np.arange(hi - lo)
     total = cost_map[0].copy()
     moves = np.zeros((height, hi - lo), int)
     for row in range(1, height):
-        left = np.concatenate([[np.inf], total[:-1]]) + CUT_DRIFT
-        right = np.concatenate([total[1:], [np.inf]]) + CUT_DRIFT
-        options = np.stack([left, total, right])
-        moves[row] = options.argmin(axis=0) - 1
-        total = options.min(axis=0) + cost_map[row]
+        np.add(total[:-1], CUT_DRIFT, out=options[0, 1:])
+        options[1] = total
+        np.add(total[1:], CUT_DRIFT, out=options[2, :-1])
+        choice = options.argmin(axis=0)
+        moves[row] = choice - 1
+        total = options[choice, columns] + cost_map[row]
     if not np.isfinite(total.min()):
         return None
     path = np.empty(height, int)
