@@ -191,12 +191,11 @@ class Predictor:
         # find_pieces shrinks an RGB photo before taking its luminance, which is much faster
         # on a big one; the full-size grey image is only needed to re-read merged pieces.
         image = np.asarray(image)
-        # Told there is one digit, the reader has no use for a blob offered in halves too.
-        pieces = find_pieces(image, stages=stages, tentative=not single)
+        pieces = find_pieces(image, stages=stages, one_digit=single)
         if single and not pieces.crops:
             # Told there is a digit, look again for fainter ink than a page's digits need.
             pieces = find_pieces(
-                image, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, tentative=False
+                image, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True
             )
             pieces = replace(pieces, second_look=True)
         if single and len(pieces.crops) > 1:

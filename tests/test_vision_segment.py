@@ -684,8 +684,10 @@ def test_a_reader_told_there_is_one_digit_is_offered_no_halves() -> None:
     cv2.ellipse(page, (100, 80), (44, 50), 0, 0, 360, 0, 8)  # a 0, 0.9 as wide as tall
     offered = segment.find_pieces(page)
     assert len(offered.crops) == 2 and [j.tentative for j in offered.joins] == [True]
-    told = segment.find_pieces(page, tentative=False)
+    told = segment.find_pieces(page, one_digit=True)
     assert len(told.crops) == 1 and not told.joins
+    assert all(crop.context is not None for crop in offered.crops)
+    assert told.crops[0].context is None  # no choice for the gate to weigh
     assert told.crops[0].box == offered.joins[0].crop.box
     np.testing.assert_array_equal(told.crops[0].image, offered.joins[0].crop.image)
 

@@ -186,12 +186,13 @@ def find_pieces(
     work_size: int = WORK_SIZE,
     zoom: bool = True,
     min_contrast: float = MIN_INK_CONTRAST,
-    tentative: bool = True,
+    one_digit: bool = False,
 ) -> Pieces:
     """The digit candidates in `gray` (H, W) in reading order, and the candidate joins.
 
-    A blob that may be one wide digit or two touching is also offered cut in two (`tentative`,
-    see grouping.TRY_SPLIT); a reader told the image holds one digit has no use for the halves.
+    Told the image holds `one_digit`, the reader has nothing to choose among: no blob is also
+    offered cut in two (see grouping.TRY_SPLIT), and no candidate gets a context image for the
+    gate (digitrec.gate).
 
     An image at least CLOSER_FROM working sizes long where nothing was found is looked at once
     more at LOOK_CLOSER times the working size, for digits too small for the first look.
@@ -202,14 +203,14 @@ def find_pieces(
     times.
     """
     longest = max(np.shape(gray)[:2])
-    pieces = _segment(gray, stages, work_size, min_contrast, tentative=tentative)
+    pieces = _segment(gray, stages, work_size, min_contrast, one_digit=one_digit)
     if zoom and not pieces.crops and longest >= CLOSER_FROM * work_size:
         # Nothing digit-sized in the working copy: the digits may be under MIN_DIGIT_PX there
         # (a number written small on a page photographed whole). Look again closer, for those
         # only: what the first look could see (a sheet's edge, say), it has judged already.
         closer_stages: dict[str, np.ndarray] = {}
         closer_size = round(LOOK_CLOSER * work_size)
-        closer = _segment(gray, closer_stages, closer_size, min_contrast, tentative=tentative)
+        closer = _segment(gray, closer_stages, closer_size, min_contrast, one_digit=one_digit)
         seen = SEEN_BY_FIRST_LOOK * MIN_DIGIT_PX * longest / work_size
         if closer.crops and np.median([c.box[3] for c in closer.crops]) < seen:
             pieces, work_size = replace(closer, second_look=True), closer_size
@@ -247,7 +248,7 @@ def find_pieces(
         region = cv2.resize(np.ascontiguousarray(region), shape, interpolation=cv2.INTER_CUBIC)
     # The part around the digits is no photo of a sheet on a table: the paper runs off its
     # edges, and a strip of the table beside it passed for the sheet (see page_ink).
-    again = _segment(region, None, max(size, 16), min_contrast, sheet=False, tentative=tentative)
+    again = _segment(region, None, max(size, 16), min_contrast, sheet=False, one_digit=one_digit)
     again = replace(again, second_look=pieces.second_look)
     return again.moved(x0, y0, 1 / enlarged) if again.crops else pieces
 
@@ -258,7 +259,7 @@ def _segment(
     work_size: int,
     min_contrast: float = MIN_INK_CONTRAST,
     sheet: bool = True,
-    tentative: bool = True,
+    one_digit: bool = False,
 ) -> Pieces:
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
@@ -272,7 +273,7 @@ def _segment(
         threshold = ink_threshold(ink)
         mask, rules, height = clean_mask(threshold_ink(ink, threshold), ink, maps, min_height)
         labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height, min_contrast)
-    blobs, labels = find_blobs(labels, min_height, tentative=tentative)
+    blobs, labels = find_blobs(labels, min_height, tentative=not one_digit)
     if clean is None:
         # Stray lines go first, judged by the ink the threshold kept: grown along a faint line,
         # a fragment of the paper's edge could tower over the digits.
@@ -288,14 +289,14 @@ def _segment(
         stages.update(ink=ink, mask=mask, boxes=render_boxes(small, placed))
 
     line_of = [line for _, line in placed]
-    line_height = {
+    line_height = {  # the scale of the context images
         line: float(np.percentile([b.height for b, ln in placed if ln == line], 75))
-        for line in set(line_of)
+        for line in ([] if one_digit else set(line_of))
     }
 
     def crop(blob: Blob, line: int) -> DigitCrop:
         image = digit_image(ink, labels, blob, rules)
-        context = context_image(ink, labels, blob, rules, line_height[line])
+        context = None if one_digit else context_image(ink, labels, blob, rules, line_height[line])
         return DigitCrop(_original_box(blob.box, scale), image, line, context)
 
     joins = join_candidates([blob for blob, _ in placed], line_of)
