@@ -70,6 +70,7 @@ from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.models.classifier import Classifier
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
+from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
 from digitrec.vision.preprocess import normalize_digit
 from digitrec.vision.segment import DigitCrop, Pieces, find_pieces
@@ -309,7 +310,7 @@ def without_fragments(
     off, a dash, a speck, rather than a digit."""
     if len(crops) < 2:
         return crops, readings
-    tall = float(np.percentile([crop.box[3] for crop in crops], 75))
+    tall = upper_quartile(crop.box[3] for crop in crops)
     kept = [
         (crop, reading)
         for crop, reading in zip(crops, readings, strict=True)

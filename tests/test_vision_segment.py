@@ -12,7 +12,13 @@ from scipy import ndimage
 
 from digitrec.vision import segment
 from digitrec.vision.components import measure
-from digitrec.vision.grouping import Blob, find_blobs, reading_order, tentative_halves
+from digitrec.vision.grouping import (
+    Blob,
+    find_blobs,
+    reading_order,
+    tentative_halves,
+    upper_quartile,
+)
 from digitrec.vision.segment import WORK_SIZE, DigitCrop, segment_digits, work_image
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
@@ -677,6 +683,18 @@ def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None
     left, right = (part for part, _ in parts[:2])
     assert left.group == right.group is not None
     assert left.box[1] == 20 and right.box[3] == 112 and left.box[3] <= right.box[1]
+
+
+def test_upper_quartile_is_numpys_75th_percentile() -> None:
+    rng = np.random.default_rng(4)
+    for size in (1, 2, 3, 4, 5, 7, 12, 40):
+        heights = rng.integers(3, 300, size).tolist()
+        assert upper_quartile(heights) == float(np.percentile(heights, 75))
+        floats = rng.random(size) * 100
+        assert upper_quartile(floats) == pytest.approx(float(np.percentile(floats, 75)))
+    assert upper_quartile(iter([10, 40, 20, 30])) == 32.5  # any iterable, in any order
+    with pytest.raises(ValueError):
+        upper_quartile([])
 
 
 def test_a_reader_told_there_is_one_digit_is_offered_no_halves() -> None:

@@ -20,7 +20,7 @@ from scipy import ndimage
 
 from digitrec.vision import beside, filters
 from digitrec.vision.components import measure, stroke_tests
-from digitrec.vision.grouping import Blob, own_pixels
+from digitrec.vision.grouping import Blob, own_pixels, upper_quartile
 from digitrec.vision.preprocess import EdgeMaps, edge_sharpness
 
 # Ink fainter than the threshold but above this share of it is a faint part of a stroke when
@@ -196,4 +196,4 @@ def faint_neighbours(
 def _digit_height(blobs: list[Blob]) -> float:
     """The digits' height: an upper quartile, as in grouping.find_blobs, so that the pieces of
     a broken digit, or one cut short by the threshold, do not set it."""
-    return float(np.percentile([blob.height for blob in blobs], 75))
+    return upper_quartile(blob.height for blob in blobs)

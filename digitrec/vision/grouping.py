@@ -4,6 +4,7 @@ pieces of one digit merged, touching digits split, the digits grouped into text 
 Sizes are relative to the typical digit height, so the scale of the image does not matter.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -64,6 +65,20 @@ SHORT_PIECE = 0.5
 STRAY_LINE = 0.5
 
 
+def upper_quartile(heights: Iterable[float]) -> float:
+    """The upper quartile of candidates' heights (as np.percentile(heights, 75)): the digits'
+    height, which the short pieces of a broken digit do not lower. Plain Python: it is taken for
+    every line and piece of every image, where np.percentile's overhead (about 40 us a call)
+    was nearly all of its cost."""
+    ordered = sorted(heights)
+    if not ordered:
+        raise ValueError("no heights")
+    position = 0.75 * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
+
+
 @dataclass(frozen=True)
 class Blob:
     """A digit candidate: components `ids` of the label image, within box (y0, x0, y1, x1)."""
@@ -101,7 +116,7 @@ def find_blobs(
     tall = [b.height for b in blobs if b.height >= 0.5 * height]
     # An upper quantile: a number's digits are about as tall as its tallest, and a short wide
     # digit must not make a wide one look like two.
-    height = float(np.percentile(tall, 75)) if tall else height
+    height = upper_quartile(tall) if tall else height
     blobs = [b for b in blobs if b.height >= max(min_height, FLAT * height)]
     upright = [b.width / b.height for b in blobs if b.width <= SPLIT_ASPECT * height]
     aspect = float(np.clip(np.median(upright) if upright else 0.65, *ASPECT_RANGE))
@@ -265,7 +280,7 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     """
     if not blobs:
         return []
-    height = float(np.percentile([b.height for b in blobs], 75))
+    height = upper_quartile(b.height for b in blobs)
     tall = [i for i, b in enumerate(blobs) if b.height >= SHORT_PIECE * height]
     short = [i for i, b in enumerate(blobs) if b.height < SHORT_PIECE * height]
     lines = _chain(blobs, tall)
@@ -327,7 +342,7 @@ def without_stray_lines(blobs: list[Blob], lines: list[list[int]]) -> list[list[
     if len(lines) < 2:
         return lines
     tallest = [max(blobs[i].height for i in members) for members in lines]
-    digit = max(float(np.percentile([blobs[i].height for i in m], 75)) for m in lines)
+    digit = max(upper_quartile(blobs[i].height for i in m) for m in lines)
     return [m for m, top in zip(lines, tallest, strict=True) if top >= STRAY_LINE * digit]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitrec.vision.grouping import Blob
+from digitrec.vision.grouping import Blob, upper_quartile
 
 # A run of pieces is a candidate digit if its union is at most JOIN_WIDTH digit heights wide
 # (MNIST digits are up to 0.9 as wide as tall; slant and a 7's long bar add to that: 1.0 found
@@ -54,7 +54,7 @@ def join_candidates(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
     tentative = {(j.first, j.last) for j in joins}
     for first in range(len(blobs)):
         line = [b.height for b, ln in zip(blobs, lines, strict=True) if ln == lines[first]]
-        height = float(np.percentile(line, 75))
+        height = upper_quartile(line)
         for last in range(first + 1, min(first + JOIN_PIECES, len(blobs))):
             if lines[last] != lines[first]:
                 break

@@ -30,6 +30,7 @@ from digitrec.vision.grouping import (
     own_pixels,
     reading_order,
     tentative_halves,
+    upper_quartile,
     without_stray_lines,
 )
 from digitrec.vision.joins import join_candidates
@@ -290,7 +291,7 @@ def _segment(
 
     line_of = [line for _, line in placed]
     line_height = {  # the scale of the context images
-        line: float(np.percentile([b.height for b, ln in placed if ln == line], 75))
+        line: upper_quartile(b.height for b, ln in placed if ln == line)
         for line in ([] if one_digit else set(line_of))
     }
 
