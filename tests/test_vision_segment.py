@@ -697,7 +697,7 @@ def test_upper_quartile_is_numpys_75th_percentile() -> None:
         upper_quartile([])
 
 
-def test_a_reader_told_there_is_one_digit_is_offered_no_halves() -> None:
+def test_a_reader_told_there_is_one_digit_gets_no_halves_of_a_clean_image() -> None:
     page = np.full((160, 200), 255, np.uint8)
     cv2.ellipse(page, (100, 80), (44, 50), 0, 0, 360, 0, 8)  # a 0, 0.9 as wide as tall
     offered = segment.find_pieces(page)
@@ -706,6 +706,11 @@ def test_a_reader_told_there_is_one_digit_is_offered_no_halves() -> None:
     assert len(told.crops) == 1 and not told.joins
     assert all(crop.context is not None for crop in offered.crops)
     assert told.crops[0].context is None  # no choice for the gate to weigh
+    # A photo's blob is still cut: each half grows by the faint ink on its side (completed).
+    rng = np.random.default_rng(3)
+    shade = np.linspace(0.0, 0.12, page.shape[1])[None, :]
+    photo = np.clip(page / 255 * 0.9 - shade + rng.normal(0, 0.02, page.shape), 0, 1)
+    assert len(segment.find_pieces(photo, one_digit=True).crops) == 2
     assert told.crops[0].box == offered.joins[0].crop.box
     np.testing.assert_array_equal(told.crops[0].image, offered.joins[0].crop.image)
 
