@@ -78,8 +78,9 @@ def test_single_forces_one_digit(predictor, numbers):
     assert width > 0.6 * (pixels.shape[1] - 80)  # the one box spans the whole number
 
 
-def test_single_cuts_no_blob_in_halves(predictor, numbers, monkeypatch):
-    # Told there is one digit, the reader spends no time cutting a wide blob in two.
+def test_single_cuts_no_blob_of_a_drawing_in_halves(predictor, monkeypatch):
+    # Told a drawing (a clean image) holds one digit, the reader spends no time cutting a wide
+    # blob in two. A photo's still is cut (see vision.segment._segment).
     from digitrec.vision import grouping
 
     cuts = []
