@@ -17,11 +17,9 @@ from digitrec.predictor import (
     LOW_CONFIDENCE,
     PAGE_CONFIDENCE,
     SECOND_LOOK_CONFIDENCE,
-    STEADY_BELOW,
-    TILTS,
     DigitReading,
     Predictor,
-    tilted,
+    deskewed,
     without_fragments,
 )
 from digitrec.vision.segment import DigitCrop
@@ -220,9 +218,19 @@ def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers
     assert text == ("" if closer else "1" * len(digits))
 
 
+def _stroke(lean: float) -> np.ndarray:
+    """A 2-px stroke 20 rows tall through the frame's centre, moving `lean` columns per row
+    to the right as it goes down."""
+    frame = np.zeros((28, 28), np.float32)
+    for row in range(4, 24):
+        column = round(13 + lean * (row - 14))
+        frame[row, column : column + 2] = 1.0
+    return frame
+
+
 class _LeansRight:
-    """Reads a digit as "7" when its ink leans right of its centre line, as "1" otherwise; sure
-    of a "1" (0.95) when the ink is upright, unsure (0.6) when it leans. Counts the digits read."""
+    """Reads a digit as "1" or "7": sure of a "1" (0.95) when the ink is upright, unsure (0.4)
+    when it leans. Records the size of each batch it reads."""
 
     classes = tuple(str(d) for d in range(10))
 
@@ -234,34 +242,40 @@ class _LeansRight:
         probabilities = np.full((len(digits), 10), 0.0, np.float32)
         for row, digit in enumerate(digits):
             ys, xs = np.nonzero(digit > 0.5)
-            lean = np.corrcoef(ys, xs)[0, 1] if xs.std() > 0 else 0.0
-            if abs(lean) < 0.05:
-                probabilities[row, 1], probabilities[row, 7] = 0.95, 0.05
-            else:
-                probabilities[row, 1], probabilities[row, 7] = 0.4, 0.6
+            lean = abs(np.polyfit(ys, xs, 1)[0])
+            probabilities[row, 1] = 0.95 if lean < 0.1 else 0.4
+            probabilities[row, 7] = 1.0 - probabilities[row, 1]
         return probabilities
 
 
-def test_an_unsure_digit_is_also_read_turned_and_the_readings_averaged():
-    upright = np.zeros((28, 28), np.float32)
-    upright[4:24, 13:15] = 1.0
-    leaning = tilted(upright[None], TILTS[-1])[0]
+def test_every_digit_is_read_as_given_and_deskewed_and_the_readings_averaged():
+    upright, leaning = _stroke(0.0), _stroke(0.5)
     model = _LeansRight()
     probabilities = Predictor(model).probabilities(np.stack([upright, leaning]))
-    # The sure upright digit is read once; the leaning one also turned by each tilt, all in
-    # one more batch, and the three readings averaged: turned back upright by one tilt, it
-    # reads "1" at 0.95 there.
-    assert model.seen == [2, len(TILTS)]
+    # One batch of both views of both digits. Stood upright, the leaning stroke is a sure "1".
+    assert model.seen == [4]
     assert probabilities[0, 1] == pytest.approx(0.95)
-    assert probabilities[1, 1] == pytest.approx((0.4 + 0.95 + 0.4) / 3, abs=1e-6)
-    assert STEADY_BELOW > 0.6
+    assert probabilities[1, 1] == pytest.approx((0.4 + 0.95) / 2)
+    assert probabilities.sum(axis=1) == pytest.approx([1.0, 1.0])
 
 
-def test_tilted_turns_digits_about_the_frame_centre():
-    bar = np.zeros((1, 28, 28), np.float32)
-    bar[0, 4:24, 13:15] = 1.0
-    flat = tilted(bar, 90.0)[0]
-    assert flat[13:15, 4:24].min() > 0.99 and flat.sum() == pytest.approx(bar.sum(), rel=0.01)
+@pytest.mark.parametrize("lean", [-0.6, -0.3, 0.3, 0.6])
+def test_deskewed_stands_a_slanted_stroke_upright_centred_by_mass(lean: float):
+    upright = deskewed(_stroke(lean)[None])[0]
+    ys, xs = np.nonzero(upright > 0.3)
+    assert abs(np.polyfit(ys, xs, 1)[0]) < 0.05
+    total = upright.sum()
+    assert total == pytest.approx(_stroke(lean).sum(), rel=0.02)
+    rows, columns = upright.sum(axis=1), upright.sum(axis=0)
+    centre = (rows @ np.arange(28) / total, columns @ np.arange(28) / total)
+    assert centre == pytest.approx((14.0, 14.0), abs=0.1)
+
+
+def test_deskewed_leaves_an_upright_digit_and_an_empty_frame_as_they_are():
+    upright = np.zeros((28, 28), np.float32)
+    upright[5:24, 13:16] = 1.0  # centred by mass at (14, 14), as the reader's digits are
+    frames = np.stack([upright, np.zeros((28, 28), np.float32)])
+    assert deskewed(frames) == pytest.approx(frames, abs=1e-4)
 
 
 def test_short_unsure_pieces_are_left_out_of_a_number() -> None:
