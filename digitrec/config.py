@@ -48,6 +48,7 @@ class TrainConfig:
     augment_shift: float = 0.0  # fraction of the side
     augment_scale: float = 0.0  # relative zoom
     augment_elastic: float = 0.0  # elastic distortion, typical displacement in pixels
+    augment_shear: float = 0.0  # horizontal shear (slant), columns per row
     early_stopping: int | None = None  # patience in epochs on validation loss
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None = all cores
@@ -75,6 +76,8 @@ class TrainConfig:
             raise DigitrecError(f"unknown precision '{self.precision}' ({', '.join(PRECISIONS)})")
         if self.augment_elastic < 0:
             raise DigitrecError(f"augment-elastic must be >= 0, got {self.augment_elastic}")
+        if self.augment_shear < 0:
+            raise DigitrecError(f"augment-shear must be >= 0, got {self.augment_shear}")
         if self.extra_data is not None and not Path(self.extra_data).is_file():
             raise DigitrecError(f"extra-data: no such file {self.extra_data}")
         if self.threads is not None and self.threads < 1:

@@ -123,6 +123,7 @@ def train(
         config.augment_shift,
         config.augment_scale,
         config.augment_elastic,
+        config.augment_shear,
     )
     stopped_early = False
 

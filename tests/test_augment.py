@@ -70,3 +70,19 @@ def test_elastic_field_is_smooth_and_has_the_asked_size():
     # Neighbouring pixels move together: the step between neighbours is far below the motion.
     step = (pixels[:, 1:] - pixels[:, :-1]).abs().mean()
     assert float(step) < 0.2 * float(pixels.abs().mean())
+
+
+def test_shear_slants_a_vertical_bar_both_ways_by_at_most_the_asked_amount():
+    images = torch.zeros(16, 1, 28, 28)
+    images[:, :, 4:24, 13:15] = 1.0
+    out = random_affine(images, AugmentConfig(shear=0.5), torch.Generator().manual_seed(0))
+    slants = []
+    for image in out[:, 0]:
+        rows, columns = torch.nonzero(image > 0.4, as_tuple=True)
+        rows, columns = rows.float() - rows.float().mean(), columns.float() - columns.float().mean()
+        slants.append(float((rows * columns).sum() / (rows * rows).sum()))  # columns per row
+    assert min(slants) < -0.1 and max(slants) > 0.1  # leaning either way
+    assert max(abs(s) for s in slants) <= 0.55
+    # A slant moves rows sideways: the bar keeps its rows, its height and its ink.
+    assert torch.allclose(out.sum(dim=(1, 2, 3)), images.sum(dim=(1, 2, 3)), rtol=0.05)
+    assert (out[:, 0, :4].abs().max() < 0.05) and (out[:, 0, 24:].abs().max() < 0.05)

@@ -174,6 +174,7 @@ def broken_files(tmp_path):
         (["train", "--runs-dir", "{file}"], ["cannot write here"]),
         (["train", "--model", "resnet", "--runs-dir", "{tmp}/r"], ["unknown model 'resnet'"]),
         (["train", "--epochs", "0", "--runs-dir", "{tmp}/r"], ["epochs must be positive"]),
+        (["train", "--augment-shear", "-1", "--runs-dir", "{tmp}/r"], ["augment-shear must be"]),
         (["train", "--model-args", "{{oops", "--runs-dir", "{tmp}/r"], ["not valid JSON"]),
         (["train", "--resume", "{tmp}/never-ran"], ["never-ran"]),
         (["train", "--resume"], ["--resume needs a run folder"]),

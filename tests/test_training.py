@@ -143,3 +143,5 @@ def test_bad_settings_are_clear_errors():
         recipe_config("fast", optimizer="lbfgs")
     with pytest.raises(DigitrecError, match="unknown recipe"):
         recipe_config("fastest")
+    with pytest.raises(DigitrecError, match="augment-shear must be >= 0"):
+        recipe_config("fast", augment_shear=-0.2)

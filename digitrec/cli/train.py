@@ -38,6 +38,7 @@ _FLAGS: list[tuple[str, Any, str]] = [
     ("augment_shift", float, "random shift, max fraction of the side"),
     ("augment_scale", float, "random zoom, max relative change"),
     ("augment_elastic", float, "elastic distortion, typical displacement in pixels"),
+    ("augment_shear", float, "random slant, max columns per row either way"),
     ("early_stopping", int, "stop after N epochs without validation-loss improvement"),
     ("val_size", int, "validation samples carved from the training set"),
     ("train_limit", int, "use only the first N training samples (quick runs)"),
@@ -90,7 +91,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if not isinstance(overrides["model_args"], dict):
             raise DigitrecError("--model-args must be a JSON object")
     if args.no_augment:
-        for name in ("augment_rotation", "augment_shift", "augment_scale", "augment_elastic"):
+        for name in (
+            "augment_rotation",
+            "augment_shift",
+            "augment_scale",
+            "augment_elastic",
+            "augment_shear",
+        ):
             overrides[name] = 0.0
     recipe = args.recipe
     if recipe is None:

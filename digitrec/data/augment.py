@@ -1,6 +1,6 @@
 """Random affine and elastic augmentation of a whole batch at once, on tensors.
 
-One affine matrix per image (rotation, scale, shift) is drawn from a seeded generator; an
+One affine matrix per image (rotation, scale, shift, shear) is drawn from a seeded generator; an
 optional elastic distortion (Simard et al. 2003: a random displacement per pixel, smoothed by a
 Gaussian so neighbouring pixels move together, the way a hand wobbles) is added to the same
 sampling grid. A single `grid_sample` call then warps the batch, so augmentation costs one
@@ -27,16 +27,25 @@ class AugmentConfig:
     shift: float = 0.0  # max shift as a fraction of the image side
     scale: float = 0.0  # max relative zoom in or out
     elastic: float = 0.0  # strength of elastic distortion (typical displacement in pixels)
+    # Max horizontal shear either way, in columns per row: a hand's slant, which a rotation
+    # does not make (the strokes lean, the lines of writing stay level).
+    shear: float = 0.0
 
     @property
     def enabled(self) -> bool:
-        return self.rotation > 0 or self.shift > 0 or self.scale > 0 or self.elastic > 0
+        return (
+            self.rotation > 0
+            or self.shift > 0
+            or self.scale > 0
+            or self.elastic > 0
+            or self.shear > 0
+        )
 
 
 def random_affine(
     images: torch.Tensor, config: AugmentConfig, generator: torch.Generator
 ) -> torch.Tensor:
-    """Randomly rotate, scale, shift and (if asked) elastically distort each image of a
+    """Randomly rotate, scale, shift, shear and (if asked) elastically distort each image of a
     (B, C, H, W) batch."""
     if not config.enabled:
         return images
@@ -49,9 +58,18 @@ def random_affine(
     zoom = 1 + uniform(config.scale)
     # affine_grid works in [-1, 1] coordinates, so a shift of f of the side is 2f.
     shift_x, shift_y = uniform(2 * config.shift), uniform(2 * config.shift)
+    # Drawn only when asked for, so that the random stream (and a seeded run) without shear
+    # stays as it was.
+    slant = uniform(config.shear) if config.shear > 0 else torch.zeros(batch)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    # The rotation and zoom times the shear [[1, slant], [0, 1]], in the output's coordinates
+    # ([-1, 1] both ways, so on a square image a slant in units is one in pixels).
     theta = torch.stack(
-        [torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1
+        [
+            torch.stack([cos, cos * slant - sin, shift_x], 1),
+            torch.stack([sin, sin * slant + cos, shift_y], 1),
+        ],
+        1,
     ).to(images.dtype)
     grid = F.affine_grid(theta, [batch, 1, height, width], align_corners=False)
     if config.elastic > 0:
