@@ -49,6 +49,11 @@ Thresholds on the model's answers:
   scribble). It is still reported, so a number keeps its length.
 - A piece under FRAGMENT_HEIGHT = 0.5 of the digits' height read below LOW_CONFIDENCE is left
   out of the number: a stroke's cut-off tail, a dash or a speck, not a digit.
+- An image where segmentation finds nothing is looked at once more inside a margin of the
+  colour along its edge (vision.frame): cropped tight to its ink, a digit touches the edge,
+  where the paper's edge and the table are looked for. What that finds counts if it spans at
+  least TIGHT_FILL = 0.5 of the image both ways and, unless told there is one digit, if the
+  framed image is clean (a scan or a drawing; a photo's blank page, framed, is not).
 - An image where segmentation finds no ink that looks like a digit (a blank page, a flat
   photo, noise, specks) reads as `text == ""` with no digits: "no digit" is an answer.
 - So does one (not read with `single`) where the median top probability of the candidates
@@ -70,10 +75,11 @@ from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.models.classifier import Classifier
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
+from digitrec.vision.frame import fills, framed
 from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
 from digitrec.vision.preprocess import normalize_digit
-from digitrec.vision.segment import DigitCrop, Pieces, find_pieces
+from digitrec.vision.segment import CLEAN_MAX_SIDE, DigitCrop, Pieces, find_pieces
 
 TOP_K = 3
 # Below this top probability a digit is flagged. On the MNIST test set the default model reads
@@ -104,6 +110,15 @@ FRAGMENT_HEIGHT = 0.5
 # read 381 of 400 instead of 378 (300 others unchanged), and of 150 blank pages read with
 # `single` 6 gave a digit instead of 5 (16 without asking more confidence); 0.05 read no more.
 SINGLE_MIN_CONTRAST = 0.08
+# An image where nothing was found is looked at again framed by its own paper (vision.frame), in
+# case it was cropped tight to its ink; what that finds is taken if it spans at least TIGHT_FILL
+# of the image both ways (a tight crop's digits fill it). Single digits of synthetic photos
+# cropped to their box (tune half, 300, read with `single`) read 262 instead of 111, with a
+# margin of a tenth of their height 286 instead of 273; the first 100 MNIST test digits drawn
+# at 112 px and cropped to the ink 92 instead of 20 with `single`, 72 instead of 11 without.
+# Blank pages (500 photos) read with `single` give a digit 29 times instead of 22 (62 if what
+# the framed look finds were taken whatever it spans); read without, no more often than before.
+TIGHT_FILL = 0.5
 # Room kept around the ink when --single re-normalizes the union of all pieces.
 _SINGLE_MARGIN = 0.15
 
@@ -185,6 +200,8 @@ class Predictor:
         # on a big one; the full-size grey image is only needed to re-read merged pieces.
         image = np.asarray(image)
         pieces = find_pieces(image, stages=stages, one_digit=single)
+        if not pieces.crops:
+            pieces = self._framed_look(image, single=single, stages=stages) or pieces
         if single and not pieces.crops:
             # Told there is a digit, look again for fainter ink than a page's digits need.
             pieces = find_pieces(
@@ -199,6 +216,27 @@ class Predictor:
             gray = to_gray(image) if image.ndim == 3 else image
             return Pieces([merge_into_one(gray, pieces.crops)], [], pieces.second_look)
         return pieces
+
+    def _framed_look(
+        self, image: np.ndarray, *, single: bool, stages: dict[str, np.ndarray] | None
+    ) -> Pieces | None:
+        """What the image holds if it was cropped tight to its ink (see vision.frame): looked
+        at inside a margin of its own paper. Taken when told there is a digit, otherwise only
+        if the framed image is clean (a scan or a drawing cropped to its ink): a photo's blank
+        page, framed, would show the paper's edge and the table's as strokes."""
+        bigger, margin = framed(image)
+        if not single and max(bigger.shape[:2]) > CLEAN_MAX_SIDE:
+            return None  # too big to take the fast path for clean images
+        seen: dict[str, np.ndarray] | None = None if stages is None else {}
+        found = find_pieces(bigger, stages=seen, one_digit=single)
+        if not found.crops or not (single or found.clean):
+            return None
+        found = found.moved(-margin, -margin)
+        if not fills(image.shape[:2], [crop.box for crop in found.crops], TIGHT_FILL):
+            return None  # no tight crop: the digits of one fill it
+        if stages is not None and seen is not None:
+            stages.update(seen)
+        return found
 
     def read_image(
         self,

@@ -1,0 +1,98 @@
+"""Images cropped tight to their ink: a digit cut out of a scan or a photo, touching the edges."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.models.loading import load_classifier
+from digitrec.predictor import Predictor
+from digitrec.vision.frame import FRAME_SHARE, fills, framed
+
+DIGITS = range(5000, 5020)
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor(load_classifier("default"))
+
+
+def _cropped_to_ink(pixels: np.ndarray, paper: float) -> np.ndarray:
+    rows, cols = np.nonzero(np.abs(pixels.astype(np.float32) - paper) > 60)
+    return pixels[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+
+def _drawn(digit: np.ndarray) -> np.ndarray:
+    """An MNIST digit drawn dark on white at 112 px, as a drawing or a clean scan."""
+    enlarged = Image.fromarray(255 - digit).resize((112, 112), Image.Resampling.BILINEAR)
+    return np.asarray(enlarged)
+
+
+def _photographed(digit: np.ndarray, seed: int) -> np.ndarray:
+    """The same on grey, unevenly lit, noisy paper: not clean, so read as a photo."""
+    ink = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) / 255
+    light = np.linspace(0.7, 0.85, 112)[None, :]
+    noise = np.random.default_rng(seed).normal(0, 4, (112, 112))
+    return np.clip((light * (1 - 0.8 * ink)) * 255 + noise, 0, 255).astype(np.uint8)
+
+
+def test_framed_puts_a_margin_of_the_edge_colour_around_the_image():
+    image = np.full((40, 20, 3), (200, 190, 180), np.uint8)
+    image[10:30, 5:15] = 0  # ink inside
+    image[0, :3] = 0  # and a little touching the edge: the median ignores it
+    bigger, margin = framed(image)
+    assert margin == round(FRAME_SHARE * 40) == 10
+    assert bigger.shape == (60, 40, 3) and bigger.dtype == np.uint8
+    assert np.array_equal(bigger[margin:-margin, margin:-margin], image)
+    assert (bigger[:margin] == (200, 190, 180)).all() and (
+        bigger[:, -margin:] == (200, 190, 180)
+    ).all()
+    grey, _ = framed(np.full((8, 8), 0.5, np.float32))
+    assert grey.shape == (12, 12) and grey.dtype == np.float32 and (grey == 0.5).all()
+
+
+def test_fills_asks_the_boxes_to_span_the_image_both_ways():
+    shape = (100, 200)  # H, W
+    assert fills(
+        shape, [(10, 10, 50, 80), (70, 20, 60, 60)], 0.5
+    )  # 120 of 200 wide, 80 of 100 tall
+    assert not fills(shape, [(10, 10, 50, 80)], 0.5)  # a quarter of the width
+    assert not fills(shape, [(0, 0, 200, 40)], 0.5)  # a line along the top
+    assert not fills(shape, [], 0.5)
+
+
+def test_a_drawn_digit_cropped_to_its_ink_is_read(predictor, mnist_parts):
+    # Cropped to its ink the digit touches all four edges: without the framed look the reader
+    # read 13 of these 20 with `single` and 11 without (20 and 16 with it).
+    _, test = mnist_parts
+    single = plain = 0
+    for index in DIGITS:
+        crop = _cropped_to_ink(_drawn(test.images[index]), 255)
+        label = str(test.labels[index])
+        reading = predictor.read_image(crop, single=True)
+        single += reading.text == label
+        plain += predictor.read_image(crop).text == label
+        box = reading.digits[0].box if reading.digits else None
+        if box is not None:  # in the crop's own coordinates, not the framed copy's
+            x, y, w, h = box
+            assert x >= 0 and y >= 0 and x + w <= crop.shape[1] and y + h <= crop.shape[0]
+    assert single >= 17, single
+    assert plain >= 14, plain
+
+
+def test_a_photographed_digit_cropped_to_its_ink_is_read_when_told_it_is_one(
+    predictor, mnist_parts
+):
+    # Without the framed look 1 of these 20 was read (16 with it).
+    _, test = mnist_parts
+    right = 0
+    for index in DIGITS:
+        crop = _cropped_to_ink(_photographed(test.images[index], index), 0.75 * 255)
+        right += predictor.read_image(crop, single=True).text == str(test.labels[index])
+    assert right >= 13, right
+
+
+def test_a_blank_page_is_still_no_digit_when_framed(predictor):
+    noise = np.random.default_rng(0).normal(0, 3, (90, 60))
+    paper = np.clip(np.linspace(180, 220, 60)[None, :] + noise, 0, 255).astype(np.uint8)
+    assert predictor.read_image(paper).text == ""
+    assert predictor.read_image(paper, single=True).text == ""
