@@ -118,3 +118,14 @@ def test_lines_joined_to_the_digit_are_left_to_the_full_pipeline() -> None:
     squared[8:104:16, 8:104] = 0.3  # a grid short of the edges, joined to the digit
     squared[8:104, 8:104:16] = 0.3
     assert clean_ink(squared) is None
+
+
+def test_flat_paper_is_a_flat_background_however_little_there_is():
+    from digitrec.vision.clean import flat_paper
+
+    crop = np.full((60, 40), 0.95, np.float32)  # a drawn "0" cropped to its ink
+    crop[:, :6] = crop[:, -6:] = crop[:6] = crop[-6:] = 0.05
+    assert flat_paper(crop)
+    rng = np.random.default_rng(0)
+    photo = np.clip(crop + rng.normal(0, 0.08, crop.shape), 0, 1).astype(np.float32)
+    assert not flat_paper(photo)  # the paper of a photo is not flat

@@ -58,16 +58,10 @@ def clean_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     read it."""
     if min(gray.shape) < 8:
         return None
-    # On a flat background the ink is the minority and pulls the mean its way from the median.
-    signal = 1.0 - gray if np.mean(gray) < np.median(gray) else gray
-    ink = signal > _otsu(signal)
+    signal, ink, background = _split(gray)
     share = np.count_nonzero(ink) / ink.size
     if not MIN_INK <= share <= 1 - MIN_BACKGROUND:
         return None
-    margin = max(1, round(INK_MARGIN * max(gray.shape)))
-    # A dilation by a square, as a maximum filter on bytes: its cost does not grow with it.
-    near_ink = filters.grow(ink, (2 * margin + 1, 2 * margin + 1))
-    background = signal[~near_ink]
     if background.size < MIN_BACKGROUND * signal.size:
         return None
     low, high = np.percentile(background, BACKGROUND_PERCENTILES)
@@ -79,6 +73,31 @@ def clean_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     mapped = np.clip((signal - high) / (level - high), 0.0, 1.0).astype(np.float32)
     return mapped, mapped > MASK_LEVEL
+
+
+def flat_paper(gray: np.ndarray) -> bool:
+    """Whether what lies away from the ink of `gray` (float in [0, 1], (H, W)) is as flat as a
+    clean image's background, however little of it there is: a drawing or a scan cropped
+    tight to its ink, not a photo (clean_ink asks for more: a background around the ink)."""
+    if min(gray.shape) < 8:
+        return False
+    _, _, background = _split(gray)
+    if not background.size:
+        return False
+    low, high = np.percentile(background, BACKGROUND_PERCENTILES)
+    return bool(high - low <= FLAT_RANGE)
+
+
+def _split(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The image as ink signal (ink high), its ink by Otsu's threshold, and the signal of the
+    background further than INK_MARGIN from the ink."""
+    # On a flat background the ink is the minority and pulls the mean its way from the median.
+    signal = 1.0 - gray if np.mean(gray) < np.median(gray) else gray
+    ink = signal > _otsu(signal)
+    margin = max(1, round(INK_MARGIN * max(gray.shape)))
+    # A dilation by a square, as a maximum filter on bytes: its cost does not grow with it.
+    near_ink = filters.grow(ink, (2 * margin + 1, 2 * margin + 1))
+    return signal, ink, signal[~near_ink]
 
 
 def _has_thick_ink(ink: np.ndarray) -> bool:

@@ -14,19 +14,23 @@ import numpy as np
 FRAME_SHARE = 0.25
 
 
-def framed(image: np.ndarray, share: float = FRAME_SHARE) -> tuple[np.ndarray, int]:
-    """The image (H, W) or (H, W, C) inside a margin of `share` of its longer side on every
-    side, filled with the median colour along its edge (the paper's, where the ink only
-    touches it), and the margin's width in px."""
+def frame_margin(shape: tuple[int, ...], share: float = FRAME_SHARE) -> int:
+    """The margin, in px, to frame an image of `shape` (H, W, ...) by: `share` of its longer
+    side."""
+    return max(1, round(share * max(shape[:2])))
+
+
+def framed(image: np.ndarray, margin: int) -> np.ndarray:
+    """The image (H, W) or (H, W, C) inside a margin of `margin` px on every side, filled with
+    the median colour along its edge (the paper's, where the ink only touches it)."""
     image = np.asarray(image)
     height, width = image.shape[:2]
-    margin = max(1, round(share * max(height, width)))
     edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
     paper = np.median(edge, axis=0).astype(image.dtype)
     out = np.empty((height + 2 * margin, width + 2 * margin, *image.shape[2:]), image.dtype)
     out[...] = paper
     out[margin : margin + height, margin : margin + width] = image
-    return out, margin
+    return out
 
 
 def fills(shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]], share: float) -> bool:

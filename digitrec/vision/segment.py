@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digitrec.vision import filters
-from digitrec.vision.clean import clean_ink
+from digitrec.vision.clean import clean_ink, flat_paper
 from digitrec.vision.complete import completed, faint_neighbours
 from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import (
@@ -314,6 +314,18 @@ def _segment(
         ],
         clean=clean is not None,
     )
+
+
+def tight_clean_crop(image: np.ndarray, framed_image: np.ndarray) -> bool:
+    """Whether `image`, framed by its own paper as `framed_image` (vision.frame), is a drawing
+    or a clean scan cropped tight to its ink: framed, find_pieces reads it by the fast path for
+    clean images (clean.py), and its own paper is flat. (Framing alone can make a photo look
+    clean: the flat margin outweighs the table and the sheet.) A few ms on a small image."""
+    if max(np.shape(framed_image)[:2]) > CLEAN_MAX_SIDE:
+        return False
+    if clean_ink(work_image(np.asarray(framed_image), WORK_SIZE)[0]) is None:
+        return False
+    return flat_paper(work_image(np.asarray(image), WORK_SIZE)[0])
 
 
 def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float]]:
