@@ -9,8 +9,8 @@ edge, the same digit stands on paper again.
 
 import numpy as np
 
-# The margin on each side, as a share of the image's longer side: MNIST leaves 4 px of 28 around
-# a digit's 20-px box, a fifth of it.
+# The margin on each side, as a share of the image's longer side: about MNIST's (4 px around a
+# digit's 20-px box, a fifth of it). The first value tried, and kept; not tuned.
 FRAME_SHARE = 0.25
 
 
