@@ -86,7 +86,8 @@ from digitrec.vision.segment import (
     DigitCrop,
     Pieces,
     find_pieces,
-    tight_clean_crop,
+    looks_clean,
+    paper_is_flat,
 )
 
 TOP_K = 3
@@ -245,10 +246,17 @@ class Predictor:
         there is a digit: a blank page, framed, would show the paper's edge and the table's as
         strokes."""
         margin = frame_margin(image.shape)
-        if (found.crops or not single) and max(image.shape[:2]) + 2 * margin > CLEAN_MAX_SIDE:
-            return None  # too big for the fast path: do not even frame it (a 12-MP photo)
+        # A clean image cropped tight: framed, it takes the fast path, and its own paper is flat
+        # (framing alone can make a photo look clean: the flat margin outweighs the table and
+        # the sheet). Checked cheapest first: too big for the fast path (a 12-MP photo), or a
+        # photo's uneven paper, and it need not even be framed.
+        must_be_clean = bool(found.crops) or not single
+        if must_be_clean and (
+            max(image.shape[:2]) + 2 * margin > CLEAN_MAX_SIDE or not paper_is_flat(image)
+        ):
+            return None
         bigger = framed(image, margin)
-        if (found.crops or not single) and not tight_clean_crop(image, bigger):
+        if must_be_clean and not looks_clean(bigger):
             return None
         seen: dict[str, np.ndarray] | None = None if stages is None else {}
         framed_pieces = find_pieces(bigger, stages=seen, one_digit=single)

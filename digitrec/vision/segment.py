@@ -316,16 +316,18 @@ def _segment(
     )
 
 
-def tight_clean_crop(image: np.ndarray, framed_image: np.ndarray) -> bool:
-    """Whether `image`, framed by its own paper as `framed_image` (vision.frame), is a drawing
-    or a clean scan cropped tight to its ink: framed, find_pieces reads it by the fast path for
-    clean images (clean.py), and its own paper is flat. (Framing alone can make a photo look
-    clean: the flat margin outweighs the table and the sheet.) A few ms on a small image."""
-    if max(np.shape(framed_image)[:2]) > CLEAN_MAX_SIDE:
+def looks_clean(gray: np.ndarray) -> bool:
+    """Whether find_pieces reads the image by the fast path for clean images (clean.py): a
+    drawing or a clean scan, not a photo. A few ms on a small image."""
+    if max(np.shape(gray)[:2]) > CLEAN_MAX_SIDE:
         return False
-    if clean_ink(work_image(np.asarray(framed_image), WORK_SIZE)[0]) is None:
-        return False
-    return flat_paper(work_image(np.asarray(image), WORK_SIZE)[0])
+    return clean_ink(work_image(np.asarray(gray), WORK_SIZE)[0]) is not None
+
+
+def paper_is_flat(gray: np.ndarray) -> bool:
+    """Whether the image's paper, away from its ink, is as flat as a clean image's, however
+    little of it there is (clean.flat_paper): a drawing or scan cropped tight, not a photo."""
+    return flat_paper(work_image(np.asarray(gray), WORK_SIZE)[0])
 
 
 def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float]]:
