@@ -117,6 +117,13 @@ class DigitCrop:
         x, y, w, h = (round(v * scale) for v in self.box)
         return DigitCrop((x + dx, y + dy, w, h), self.image, self.line, self.context)
 
+    def within(self, height: int, width: int) -> "DigitCrop":
+        """The crop with its box cut to an image of (height, width)."""
+        x, y, w, h = self.box
+        x0, y0 = min(max(x, 0), width), min(max(y, 0), height)
+        x1, y1 = max(min(x + w, width), x0), max(min(y + h, height), y0)
+        return replace(self, box=(x0, y0, x1 - x0, y1 - y0))
+
 
 @dataclass(frozen=True)
 class CropJoin:
@@ -142,6 +149,9 @@ class Pieces:
     second_look: bool = False
     # Found by the fast path for clean images (clean.py): a drawing or a scan, not a photo.
     clean: bool = False
+    # Ink touching the image's edge was taken for the paper's edge or the table around it
+    # (rules.clean_mask) by the first look: in a photo cropped tight, that ink is the digits.
+    edge_ink_dropped: bool = False
 
     def moved(self, dx: int, dy: int, scale: float = 1.0) -> "Pieces":
         """The pieces with their boxes scaled by `scale`, then moved by (dx, dy)."""
@@ -150,6 +160,12 @@ class Pieces:
             for j in self.joins
         ]
         crops = [crop.moved(dx, dy, scale) for crop in self.crops]
+        return replace(self, crops=crops, joins=joins)
+
+    def within(self, height: int, width: int) -> "Pieces":
+        """The pieces with their boxes cut to an image of (height, width)."""
+        joins = [replace(j, crop=j.crop.within(height, width)) for j in self.joins]
+        crops = [crop.within(height, width) for crop in self.crops]
         return replace(self, crops=crops, joins=joins)
 
     def by_geometry(self) -> list[DigitCrop]:
@@ -214,7 +230,10 @@ def find_pieces(
         closer = _segment(gray, closer_stages, closer_size, min_contrast, one_digit=one_digit)
         seen = SEEN_BY_FIRST_LOOK * MIN_DIGIT_PX * longest / work_size
         if closer.crops and np.median([c.box[3] for c in closer.crops]) < seen:
-            pieces, work_size = replace(closer, second_look=True), closer_size
+            pieces, work_size = (
+                replace(closer, second_look=True, edge_ink_dropped=pieces.edge_ink_dropped),
+                closer_size,
+            )
             if stages is not None:
                 stages.update(closer_stages)
     crops = pieces.crops
@@ -250,7 +269,7 @@ def find_pieces(
     # The part around the digits is no photo of a sheet on a table: the paper runs off its
     # edges, and a strip of the table beside it passed for the sheet (see page_ink).
     again = _segment(region, None, max(size, 16), min_contrast, sheet=False, one_digit=one_digit)
-    again = replace(again, second_look=pieces.second_look)
+    again = replace(again, second_look=pieces.second_look, edge_ink_dropped=pieces.edge_ink_dropped)
     return again.moved(x0, y0, 1 / enlarged) if again.crops else pieces
 
 
@@ -265,6 +284,7 @@ def _segment(
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
     clean = clean_ink(small) if max(np.shape(gray)[:2]) <= CLEAN_MAX_SIDE else None
+    edge_ink_dropped = False
     if clean is not None:  # a drawing or clean scan: nothing for the photo steps to take out
         ink, mask = clean
         rules, labels = np.zeros_like(mask), label(mask)
@@ -272,7 +292,10 @@ def _segment(
         ink, contrast = page_ink(small, min_height, sheet=sheet)
         maps = edge_maps(ink)
         threshold = ink_threshold(ink)
-        mask, rules, height = clean_mask(threshold_ink(ink, threshold), ink, maps, min_height)
+        inked = threshold_ink(ink, threshold)
+        mask, rules, height = clean_mask(inked, ink, maps, min_height)
+        # What clean_mask took out besides rules: the pieces touching the image's edge.
+        edge_ink_dropped = bool((inked & ~rules & ~mask).any())
         labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height, min_contrast)
     # Told there is one digit, a clean image's blob need not be cut in halves too. A photo's
     # still is: its halves each grow by the faint ink on their side (complete.completed), and
@@ -313,6 +336,7 @@ def _segment(
             for j in joins
         ],
         clean=clean is not None,
+        edge_ink_dropped=edge_ink_dropped,
     )
 
 
