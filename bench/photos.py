@@ -18,6 +18,7 @@ from digitrec.data.synthetic_photos import (
     FONT_SHARE,
     GlyphSource,
     SyntheticPhoto,
+    cropped_to_digits,
     make_photo,
     make_set,
 )
@@ -35,6 +36,10 @@ BIG_RUNS = 5
 # Phone-size photos (12 MP, either orientation) of each kind: fewer, as each takes ~5 s to make.
 PHONE_COUNTS = {"single": 30, "number": 40, "blank": 20}
 PHONE_SEED = 4048
+# The same photos cut down to their digits, as a user crops a photo before sending it: numbers
+# with this many digit heights of paper left and right and none above or below, single digits
+# to their box.
+CROP_SIDE_MARGIN = {"single": 0.0, "number": 0.3}
 
 
 def photo_benchmark(runs_dir: Path) -> str:
@@ -46,22 +51,50 @@ def photo_benchmark(runs_dir: Path) -> str:
         old.unlink()
     right: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     total: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
+    cropped_right: Counter[str] = Counter()
     for offset, (kind, count) in enumerate(COUNTS.items()):
         failures = 0
+        # A single-digit photo is read the way a user who knows it holds one digit would.
+        single = kind == "single"
         for index, photo in enumerate(make_set(count, SEED + offset, (kind,), glyphs)):
-            # A single-digit photo is read the way a user who knows it holds one digit would.
-            got = predictor.read_image(photo.image, single=kind == "single").text
+            got = predictor.read_image(photo.image, single=single).text
             total[kind][len(photo.text)] += 1
             if got == photo.text:
                 right[kind][len(photo.text)] += 1
             elif failures < EXAMPLES:
                 failures += 1
                 _save_failure(failures_dir, f"{kind}-{index:04d}", photo, got)
+            if kind in CROP_SIDE_MARGIN:
+                cropped = cropped_to_digits(photo, CROP_SIDE_MARGIN[kind])
+                cropped_right[kind] += predictor.read_image(cropped.image, single=single).text == (
+                    photo.text
+                )
         rate = sum(right[kind].values()) / count
         print(f"{kind}: {rate:.2%} of {count} read right", flush=True)
     phone = _phone_photos(predictor, glyphs)
     seconds = _preprocess_seconds(predictor, glyphs)
-    return _report(right, total, seconds, failures_dir, glyphs) + _phone_report(phone)
+    return (
+        _report(right, total, seconds, failures_dir, glyphs)
+        + _cropped_report(cropped_right)
+        + _phone_report(phone)
+    )
+
+
+def _cropped_report(right: Counter[str]) -> str:
+    rows = [
+        "The same photos cropped to their digits, as a user cuts a photo down before sending it "
+        "(`synthetic_photos.cropped_to_digits`): the digits touch the image's edge, where the "
+        "paper's edge and the table are looked for.",
+        "",
+        "| photos | cropped | right |",
+        "|---|---|---|",
+        f"| one digit | to its box | {right['single'] / COUNTS['single']:.1%} "
+        f"({right['single']}/{COUNTS['single']}) |",
+        f"| numbers of 2-8 digits | to the digits, {CROP_SIDE_MARGIN['number']} digit heights "
+        f"of paper left and right | {right['number'] / COUNTS['number']:.1%} "
+        f"({right['number']}/{COUNTS['number']}) |",
+    ]
+    return "\n".join(["", *rows, ""])
 
 
 def _phone_photos(predictor: Predictor, glyphs: GlyphSource) -> dict[str, tuple[int, int, float]]:

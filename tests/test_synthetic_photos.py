@@ -133,3 +133,24 @@ def test_a_big_slanted_digit_on_a_narrow_sheet_fits() -> None:
     x, y, w, h = photo.boxes[0]
     height, width = photo.image.shape[:2]
     assert 0 <= x <= x + w <= width and 0 <= y <= y + h <= height and photo.text
+
+
+def test_cropped_to_digits_cuts_the_photo_to_its_boxes(photos) -> None:
+    number = next(photo for photo in photos if photo.kind == "number")
+    cut = synthetic_photos.cropped_to_digits(number, 0.3)
+    height, width = cut.image.shape[:2]
+    assert cut.text == number.text and len(cut.boxes) == len(number.boxes)
+    # The tallest digits touch the top and bottom; the sides keep some paper.
+    assert min(y for _, y, _, _ in cut.boxes) == 0
+    assert max(y + h for _, y, _, h in cut.boxes) == height
+    assert min(x for x, _, _, _ in cut.boxes) > 0 or min(x for x, *_ in number.boxes) == 0
+    for (x, y, w, h), (ox, oy, _, _) in zip(cut.boxes, number.boxes, strict=True):
+        assert x >= 0 and x + w <= width
+        # The same pixels as in the photo.
+        inside = number.image[oy : oy + h, ox : ox + w]
+        assert np.array_equal(cut.image[y : y + h, x : x + w], inside)
+    single = next(photo for photo in photos if photo.kind == "single")
+    box = synthetic_photos.cropped_to_digits(single, 0.0)
+    assert box.boxes == [(0, 0, box.image.shape[1], box.image.shape[0])]
+    blank = next(photo for photo in photos if photo.kind == "blank")
+    assert synthetic_photos.cropped_to_digits(blank, 0.3) is blank

@@ -230,3 +230,22 @@ def make_set(
     glyphs = glyphs or GlyphSource()
     for index in range(count):
         yield make_photo(np.random.default_rng([seed, index]), kinds[index % len(kinds)], glyphs)
+
+
+def cropped_to_digits(photo: SyntheticPhoto, side_margin: float) -> SyntheticPhoto:
+    """The photo as a user cuts it down to the digits they wrote: to the union of the digit
+    boxes, with `side_margin` median digit heights of room left and right and none above or
+    below, so that the tallest digits touch the top and bottom edges (a single digit, with
+    `side_margin` 0, touches all four). A blank page has nothing to crop to: it is returned
+    as it is."""
+    if not photo.boxes:
+        return photo
+    height, width = photo.image.shape[:2]
+    margin = round(side_margin * float(np.median([h for _, _, _, h in photo.boxes])))
+    left = max(0, min(x for x, _, _, _ in photo.boxes) - margin)
+    right = min(width, max(x + w for x, _, w, _ in photo.boxes) + margin)
+    top = max(0, min(y for _, y, _, _ in photo.boxes))
+    bottom = min(height, max(y + h for _, y, _, h in photo.boxes))
+    boxes = [(x - left, y - top, w, h) for x, y, w, h in photo.boxes]
+    image = photo.image[top:bottom, left:right].copy()
+    return SyntheticPhoto(image, photo.text, boxes, photo.kind)
