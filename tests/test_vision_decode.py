@@ -85,6 +85,19 @@ def test_formats_round_trip(fmt: str, options: dict, tolerance: float) -> None:
     assert np.abs(rgb - _expected()).mean() <= tolerance + 1e-6
 
 
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_phone_formats_are_read(fmt: str) -> None:
+    # HEIC is what an iPhone saves its photos as, AVIF what some Android phones do. Pillow
+    # writes HEIF only once pillow-heif's plugin is registered, as decoding a first image does.
+    decode_image(_encode(_pattern(), "PNG"))
+    data = _encode(_pattern().resize((64, 48)), fmt, quality=95)
+    rgb = _unit(decode_image(data))
+    assert rgb.shape == (48, 64, 3)
+    assert rgb[:20, :28].mean() < 0.1  # the black block, top-left
+    assert rgb[28:, 36:, 0].mean() > 0.85 and rgb[28:, 36:, 1:].mean() < 0.15  # red
+    _assert_image_error(data[: len(data) // 2], "upload.img")
+
+
 def test_jpeg_exif_orientation_is_applied() -> None:
     stored = Image.new("RGB", (40, 20), WHITE)
     stored.paste(BLACK, (0, 0, 10, 10))  # block at the stored top-left

@@ -26,9 +26,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "predict",
         help="read the digits in images",
         description="Read handwritten digits in photos or scans (PNG, JPEG, BMP, TIFF, WEBP, "
-        "GIF): single digits or numbers of several digits, in reading order. Each digit is "
-        "normalized the way MNIST was built before the model sees it. FILE may be a folder "
-        "(searched recursively) or - for standard input.",
+        "GIF, HEIC/HEIF, AVIF): single digits or numbers of several digits, in reading order. "
+        "Each digit is normalized the way MNIST was built before the model sees it. FILE may be "
+        "a folder (searched recursively) or - for standard input.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="image files, folders or -")
     parser.add_argument(

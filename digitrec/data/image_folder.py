@@ -18,7 +18,10 @@ from digitrec.errors import DataError, ImageError
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+# The suffixes of what vision.decode reads; .heic, .heif and .avif are phone photos.
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
+)
 _TEST_FRACTION = 6  # one image in six is held out when there is no test/ folder
 _SPLIT_SEED = 0
 

@@ -9,6 +9,7 @@ import io
 import re
 import stat
 import warnings
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,10 @@ DEFAULT_MAX_PIXELS = 50_000_000
 
 # Only formats people actually photograph or draw digits in; restricting Image.open also keeps
 # exotic plugins (EPS runs Ghostscript, for one) away from untrusted bytes. The JPEG plugin also
-# opens MPO, the multi-picture JPEG that many phone cameras write.
-FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
-_UNSUPPORTED = "not a supported image (PNG, JPEG, BMP, TIFF, WEBP, GIF)"
+# opens MPO, the multi-picture JPEG that many phone cameras write; HEIF is what iPhones save
+# photos as (HEIC, read through pillow-heif), AVIF what some Android phones do.
+FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "HEIF", "AVIF")
+_UNSUPPORTED = "not a supported image (PNG, JPEG, BMP, TIFF, WEBP, GIF, HEIC/HEIF, AVIF)"
 
 # Bytes per pixel beyond which a file cannot be a sane image of an allowed size (32-bit float
 # RGBA TIFF is 16), plus room for metadata; stops us reading a huge file into memory.
@@ -123,8 +125,21 @@ def _reason(exc: BaseException) -> str:
     return (text or type(exc).__name__)[:200]
 
 
+@cache
+def _register_heif() -> None:
+    """Teach Pillow to open HEIF (pillow-heif's plugin), once, when the first image is opened
+    rather than on import. Its decoder applies the file's rotation itself and clears the EXIF
+    orientation, so _load_upright does not turn the photo twice."""
+    try:
+        import pillow_heif
+    except ImportError:  # an install without it reads every other format
+        return
+    pillow_heif.register_heif_opener()
+
+
 def _open(data: bytes, source: str) -> Image.Image:
     """Identify the format and read the header only."""
+    _register_heif()
     try:
         return Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError as exc:

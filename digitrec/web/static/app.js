@@ -347,7 +347,7 @@ drop.addEventListener("drop", (event) => {
   event.preventDefault();
   const file = event.dataTransfer.files[0];
   if (file) readPhoto(file);
-  else showStatus("drop an image file (PNG, JPEG, BMP, TIFF, WEBP or GIF)");
+  else showStatus("drop an image file (PNG, JPEG, HEIC, WEBP, AVIF, BMP, TIFF or GIF)");
 });
 // A photo dropped next to the target should not make the browser navigate away from the page.
 window.addEventListener("dragover", (event) => event.preventDefault());
