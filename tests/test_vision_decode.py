@@ -96,6 +96,14 @@ def test_phone_formats_are_read(fmt: str) -> None:
     assert rgb[:20, :28].mean() < 0.1  # the black block, top-left
     assert rgb[28:, 36:, 0].mean() > 0.85 and rgb[28:, 36:, 1:].mean() < 0.15  # red
     _assert_image_error(data[: len(data) // 2], "upload.img")
+    # Turned upright once: the phone's orientation tag (HEIF keeps it as a rotation of its own).
+    stored = Image.new("RGB", (40, 20), WHITE)
+    stored.paste(BLACK, (0, 0, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    rgb = _unit(decode_image(_encode(stored, fmt, quality=95, exif=exif.tobytes())))
+    assert rgb.shape == (40, 20, 3)
+    assert rgb[:10, -10:].mean() < 0.1 and rgb[:10, :10].mean() > 0.9
 
 
 def test_jpeg_exif_orientation_is_applied() -> None:
