@@ -1,8 +1,10 @@
-"""Ruled lines and paper edges in an ink mask: found and taken out before the digits are.
+"""Ruled lines, form boxes and paper edges in an ink mask: found and taken out before the
+digits are.
 
 A notebook's rules and the edge of the paper (or the table beyond it) pass the ink threshold as
 long thin pieces, or as large pieces touching the image border. Lengths are judged against the
-typical digit height, measured without them.
+typical digit height, measured without them. The boxes of a form, each about a digit tall, are
+too short for rules: they are known by their straight sides instead (box_lines).
 """
 
 from typing import NamedTuple
@@ -34,6 +36,11 @@ RULE_CROSSING = 2
 # BORDER_DIGITS digit heights, is the paper's edge or the table around it, never a digit.
 BORDER_SPAN = 0.5
 BORDER_DIGITS = 2.0
+# The boxes of a form: a piece at least MIN_BOX_SIDE px both ways whose rows and columns
+# BOX_LINE full run along all four sides, within a BOX_EDGE-th of its size from them.
+MIN_BOX_SIDE = 12
+BOX_LINE = 0.9
+BOX_EDGE = 8
 # A component this much of whose pixels are rule candidates was taken for them whole.
 CANDIDATES_ONLY = 0.9
 # A rule has company (the other lines of ruled or squared paper) or runs on across much of the
@@ -87,6 +94,7 @@ def clean_mask(
     removed = np.zeros_like(mask)
     for rule in rules:
         removed[rule.pixels] = True
+    removed |= box_lines(mask & ~removed)
     return _drop_border(mask & ~removed, height), removed, height
 
 
@@ -212,6 +220,42 @@ def _drop_border(mask: np.ndarray, height: float) -> np.ndarray:
         span = max(e / n for e, n in zip(extent, size, strict=True))
         drop[index] = edge and (span >= BORDER_SPAN or max(extent) >= BORDER_DIGITS * height)
     return mask & ~drop[labels]
+
+
+def box_lines(mask: np.ndarray) -> np.ndarray:
+    """The pixels of boxes drawn around digits, as on a form: in each piece of the mask that
+    outlines a rectangle (see _outlines_a_box), its straight lines across the whole of it, the
+    box's sides and the walls between joined boxes, and the pixel either side of them (the
+    anti-aliased fringe). What they enclose, and the strokes they cross, stay."""
+    labels = label(mask)
+    lines = np.zeros_like(mask)
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        if min(rows.stop - rows.start, cols.stop - cols.start) < MIN_BOX_SIDE:
+            continue
+        piece = labels[rows, cols] == index
+        full_rows = piece.mean(axis=1) >= BOX_LINE
+        full_cols = piece.mean(axis=0) >= BOX_LINE
+        if _outlines_a_box(full_rows, full_cols):
+            straight = full_rows[:, None] | full_cols[None, :]
+            lines[rows, cols] |= filters.dilate(straight, square=True) & piece
+    return lines
+
+
+def _outlines_a_box(full_rows: np.ndarray, full_cols: np.ndarray) -> bool:
+    """Whether straight lines run along all four sides: full rows near the top and the bottom,
+    full columns near the left and the right. A digit has at most one side so straight (the
+    bar of a 7 or a 5)."""
+    rows, cols = np.flatnonzero(full_rows), np.flatnonzero(full_cols)
+    if not rows.size or not cols.size:
+        return False
+    near_rows = max(1, full_rows.size // BOX_EDGE)
+    near_cols = max(1, full_cols.size // BOX_EDGE)
+    return bool(
+        rows[0] < near_rows
+        and rows[-1] >= full_rows.size - near_rows
+        and cols[0] < near_cols
+        and cols[-1] >= full_cols.size - near_cols
+    )
 
 
 def label(mask: np.ndarray) -> np.ndarray:

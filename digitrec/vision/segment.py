@@ -45,7 +45,7 @@ from digitrec.vision.preprocess import (
     ink_threshold,
     threshold_ink,
 )
-from digitrec.vision.rules import clean_mask, label
+from digitrec.vision.rules import box_lines, clean_mask, label
 
 # Longer side of the working copy: ink_map's filters cost time in proportion to the pixels.
 # Digits under ZOOM_BELOW px here are read again at a larger scale, so a smaller copy loses
@@ -287,7 +287,8 @@ def _segment(
     edge_ink_dropped = False
     if clean is not None:  # a drawing or clean scan: nothing for the photo steps to take out
         ink, mask = clean
-        rules, labels = np.zeros_like(mask), label(mask)
+        rules = box_lines(mask)  # but a form's boxes
+        labels = label(mask & ~rules)
     else:
         ink, contrast = page_ink(small, min_height, sheet=sheet)
         maps = edge_maps(ink)
