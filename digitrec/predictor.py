@@ -78,7 +78,7 @@ from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.models.classifier import Classifier
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
-from digitrec.vision.frame import fills, frame_margin, framed
+from digitrec.vision.frame import fills, frame_margin, framed, reaches_edge
 from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
 from digitrec.vision.preprocess import normalize_digit
@@ -135,11 +135,15 @@ SINGLE_MIN_CONTRAST = 0.08
 # single digits and blank pages read as before (1,100, 1,500 and 1,290).
 # A photo whose first look dropped ink touching the edge is framed as well: 300 synthetic
 # photos of numbers cropped to the digits' boxes top and bottom (tune half) read 236 instead
-# of 218, single digits cropped to their box 264 instead of 262; numbers (1,100), single
-# digits (500) and blank pages (1,290; 500 with `single`) as before. A fifth of blank photos
-# drop ink at the edge (shadows, the table), and pay for the framed look: a fifth more time
-# on average.
+# of 218, single digits cropped to their box 263 instead of 262; numbers (1,100), single
+# digits (500) and blank pages (1,290; 500 with `single`) as before. A fifth of small blank
+# photos drop ink at the edge (shadows, the table) and pay for the framed look: about a fifth
+# more time on average. Whole phone photos are not framed (FRAMED_PHOTO_MAX_SIDE), nor are
+# photos whose digits stand away from the edge: a 12-MP photo of a number on a page had been
+# preprocessed in 0.16 s instead of 0.08.
 TIGHT_FILL = 0.5
+# Photos framed at most this long (px): a crop of a phone photo, not the whole of one.
+FRAMED_PHOTO_MAX_SIDE = 2048
 # Room kept around the ink when --single re-normalizes the union of all pieces.
 _SINGLE_MARGIN = 0.15
 
@@ -249,12 +253,19 @@ class Predictor:
         """What the image holds if it was cropped tight to its ink (see vision.frame), looked
         at inside a margin of its own paper. Asked where the first look (`found`, not by the
         fast path for clean images) found nothing, or took ink touching the image's edge for
-        the paper's edge (a photo cropped tight, whose digits touch the edge), or found some
-        digits but the image is clean (a scan or a drawing cropped tight). A photo where
-        nothing touching the edge was dropped is framed only when told there is a digit: a
-        blank page, framed, would show the paper's edge and the table's as strokes, and the
-        framed look costs as much as the first."""
-        photo_cut = found.edge_ink_dropped
+        the paper's edge and found no digits or some reaching the edge (a photo cropped tight,
+        at most FRAMED_PHOTO_MAX_SIDE long), or found some digits but the image is clean (a
+        scan or a drawing cropped tight). Any other photo is framed only when told there is a
+        digit: a blank page, framed, would show the paper's edge and the table's as strokes,
+        and the framed look costs as much as the first."""
+        # A photo cropped tight: ink touching the edge was dropped, and the digits found, if
+        # any, reach the edge too. Not a whole phone photo: that is a page photographed, and
+        # its table or shadow at the edge would have it looked at twice.
+        photo_cut = (
+            found.edge_ink_dropped
+            and max(image.shape[:2]) <= FRAMED_PHOTO_MAX_SIDE
+            and (not found.crops or reaches_edge(image.shape, [c.box for c in found.crops]))
+        )
         # A clean image cropped tight: framed, it takes the fast path, and its own paper is flat
         # (framing alone can make a photo look clean: the flat margin outweighs the table and
         # the sheet). Checked cheapest first: too big for the fast path (a 12-MP photo), or a

@@ -6,7 +6,7 @@ from PIL import Image
 
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
-from digitrec.vision.frame import FRAME_SHARE, fills, frame_margin, framed
+from digitrec.vision.frame import FRAME_SHARE, fills, frame_margin, framed, reaches_edge
 from digitrec.vision.segment import CLEAN_MAX_SIDE, find_pieces
 
 DIGITS = range(5000, 5020)
@@ -61,6 +61,14 @@ def test_fills_asks_the_boxes_to_span_the_image_both_ways():
     assert not fills(shape, [(10, 10, 50, 80)], 0.5)  # a quarter of the width
     assert not fills(shape, [(0, 0, 200, 40)], 0.5)  # a line along the top
     assert not fills(shape, [], 0.5)
+
+
+def test_reaches_edge_asks_whether_a_box_comes_near_the_edge():
+    shape = (100, 200)  # H, W: near means within 2 px
+    assert reaches_edge(shape, [(50, 1, 20, 30)])  # at the top
+    assert reaches_edge(shape, [(50, 40, 20, 30), (170, 40, 29, 30)])  # one at the right
+    assert not reaches_edge(shape, [(50, 40, 20, 30)])
+    assert not reaches_edge(shape, [])
 
 
 def test_a_drawn_digit_cropped_to_its_ink_is_read(predictor, mnist_parts):
@@ -158,3 +166,20 @@ def test_the_first_look_tells_when_it_dropped_ink_at_the_edge(mnist_parts):
     photo = _photographed(test.images[5001], 1)
     assert not find_pieces(photo).edge_ink_dropped  # the digit stands on its paper
     assert find_pieces(_cropped_to_ink(np.hstack([photo, photo]), 0.75 * 255, 80)).edge_ink_dropped
+
+
+def test_a_photo_longer_than_a_crop_is_not_framed(predictor, mnist_parts, monkeypatch):
+    # A whole phone photo is a page photographed: the table or a shadow at its edge would have
+    # it looked at twice. Here the limit is lowered below a tight crop's size instead.
+    _, test = mnist_parts
+    row = np.hstack([_photographed(test.images[index], index) for index in (5001, 5002, 5003)])
+    crop = _cropped_to_ink(row, 0.75 * 255, 80)
+    framings = []
+    monkeypatch.setattr(
+        "digitrec.predictor.framed", lambda *args: framings.append(args) or framed(*args)
+    )
+    predictor.read_image(crop)
+    assert len(framings) == 1
+    monkeypatch.setattr("digitrec.predictor.FRAMED_PHOTO_MAX_SIDE", max(crop.shape) - 1)
+    predictor.read_image(crop)
+    assert len(framings) == 1

@@ -12,6 +12,9 @@ import numpy as np
 # The margin on each side, as a share of the image's longer side: about MNIST's (4 px around a
 # digit's 20-px box, a fifth of it). The first value tried, and kept; not tuned.
 FRAME_SHARE = 0.25
+# A box this close to the image's edge (share of its longer side) reaches it: a box's fringe
+# and the rounding of a shrunk copy's pixels leave a little room.
+EDGE_SHARE = 0.01
 
 
 def frame_margin(shape: tuple[int, ...], share: float = FRAME_SHARE) -> int:
@@ -43,3 +46,14 @@ def fills(shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]], share:
     right = max(x + w for x, _, w, _ in boxes)
     bottom = max(y + h for _, y, _, h in boxes)
     return right - left >= share * shape[1] and bottom - top >= share * shape[0]
+
+
+def reaches_edge(shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether any of the (x, y, w, h) boxes comes within EDGE_SHARE of the (H, W) image's
+    longer side (at least a pixel) of its edge."""
+    height, width = shape[:2]
+    near = max(1, round(EDGE_SHARE * max(height, width)))
+    return any(
+        x < near or y < near or x + w > width - near or y + h > height - near
+        for x, y, w, h in boxes
+    )
