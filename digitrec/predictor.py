@@ -140,7 +140,10 @@ SINGLE_MIN_CONTRAST = 0.08
 # photos drop ink at the edge (shadows, the table) and pay for the framed look: about a fifth
 # more time on average. Whole phone photos are not framed (FRAMED_PHOTO_MAX_SIDE), nor are
 # photos whose digits stand away from the edge: a 12-MP photo of a number on a page had been
-# preprocessed in 0.16 s instead of 0.08.
+# preprocessed in 0.16 s instead of 0.08. Told there is one digit, where the first look found
+# only a fragment of it in the middle (the strokes touching the edge dropped): single digits cut
+# to their box read 270 of 300 instead of 263, with a tenth of their height around 288 instead
+# of 286; single-digit photos (1,500) and blank pages read with `single` (500) as before.
 TIGHT_FILL = 0.5
 # Photos framed at most this long (px): a crop of a phone photo, not the whole of one.
 FRAMED_PHOTO_MAX_SIDE = 2048
@@ -257,14 +260,18 @@ class Predictor:
         at most FRAMED_PHOTO_MAX_SIDE long), or found some digits but the image is clean (a
         scan or a drawing cropped tight). Any other photo is framed only when told there is a
         digit: a blank page, framed, would show the paper's edge and the table's as strokes,
-        and the framed look costs as much as the first."""
+        and the framed look costs as much as the first. Told there is one digit, a photo that
+        dropped ink at the edge is framed whatever the first look found, and the framed look
+        is also taken where the first look's pieces did not fill the image (a fragment)."""
         # A photo cropped tight: ink touching the edge was dropped, and the digits found, if
         # any, reach the edge too. Not a whole phone photo: that is a page photographed, and
         # its table or shadow at the edge would have it looked at twice.
         photo_cut = (
             found.edge_ink_dropped
             and max(image.shape[:2]) <= FRAMED_PHOTO_MAX_SIDE
-            and (not found.crops or reaches_edge(image.shape, [c.box for c in found.crops]))
+            and (
+                single or not found.crops or reaches_edge(image.shape, [c.box for c in found.crops])
+            )
         )
         # A clean image cropped tight: framed, it takes the fast path, and its own paper is flat
         # (framing alone can make a photo look clean: the flat margin outweighs the table and
@@ -287,7 +294,10 @@ class Predictor:
             return None
         seen: dict[str, np.ndarray] | None = None if stages is None else {}
         framed_pieces = find_pieces(bigger, stages=seen, one_digit=single)
-        if len(framed_pieces.crops) <= len(found.crops):
+        # Told there is one digit, a first look that found only part of the image's ink (the
+        # middle of a digit whose strokes touch the edge) gains by the framed look too.
+        fragment = single and not fills(image.shape[:2], [c.box for c in found.crops], TIGHT_FILL)
+        if len(framed_pieces.crops) <= len(found.crops) and not fragment:
             return None  # what touched the edge added nothing: keep the first look's
         lone = len(framed_pieces.by_geometry()) < 2
         if lone and not (single or found.crops or framed_pieces.clean):

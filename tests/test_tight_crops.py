@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitrec.data.synthetic_photos import GlyphSource, cropped_to_digits, make_set
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
 from digitrec.vision.frame import FRAME_SHARE, fills, frame_margin, framed, reaches_edge
@@ -183,3 +184,15 @@ def test_a_photo_longer_than_a_crop_is_not_framed(predictor, mnist_parts, monkey
     monkeypatch.setattr("digitrec.predictor.FRAMED_PHOTO_MAX_SIDE", max(crop.shape) - 1)
     predictor.read_image(crop)
     assert len(framings) == 1
+
+
+def test_a_single_digit_photo_cropped_to_its_box_is_read_whole(predictor):
+    # Cut to the digit's box, the strokes touching the edge were dropped and the first look
+    # found only a part of the digit in the middle (the bowl of a 6, the crossing of an 8):
+    # 31 of these 40 read right then, 37 now that the framed look is asked for a fragment too.
+    photos = list(make_set(40, 515, ("single",), GlyphSource(use_fonts=False)))
+    right = sum(
+        predictor.read_image(cropped_to_digits(photo, 0.0).image, single=True).text == photo.text
+        for photo in photos
+    )
+    assert right >= 35, right
