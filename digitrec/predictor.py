@@ -266,22 +266,19 @@ class Predictor:
         # A photo cropped tight: ink touching the edge was dropped, and the digits found, if
         # any, reach the edge too. Not a whole phone photo: that is a page photographed, and
         # its table or shadow at the edge would have it looked at twice.
+        found_boxes = [crop.box for crop in found.crops]
         photo_cut = (
             found.edge_ink_dropped
             and max(image.shape[:2]) <= FRAMED_PHOTO_MAX_SIDE
-            and (
-                single or not found.crops or reaches_edge(image.shape, [c.box for c in found.crops])
-            )
+            and (single or not found_boxes or reaches_edge(image.shape, found_boxes))
         )
         # A clean image cropped tight: framed, it takes the fast path, and its own paper is flat
         # (framing alone can make a photo look clean: the flat margin outweighs the table and
         # the sheet). Checked cheapest first: too big for the fast path (a 12-MP photo), or a
         # photo's uneven paper, and it need not even be framed.
         must_be_clean = not photo_cut and (bool(found.crops) or not single)
-        margin = frame_margin(image.shape)
-        if must_be_clean and (
-            max(image.shape[:2]) + 2 * margin > CLEAN_MAX_SIDE or not paper_is_flat(image)
-        ):
+        framed_side = max(image.shape[:2]) + 2 * frame_margin(image.shape)
+        if must_be_clean and (framed_side > CLEAN_MAX_SIDE or not paper_is_flat(image)):
             return None
         # A big photo is framed shrunk: segmentation works on a smaller copy anyway, and a
         # 12-MP photo framed would be twice as big.
@@ -296,7 +293,7 @@ class Predictor:
         framed_pieces = find_pieces(bigger, stages=seen, one_digit=single)
         # Told there is one digit, a first look that found only part of the image's ink (the
         # middle of a digit whose strokes touch the edge) gains by the framed look too.
-        fragment = single and not fills(image.shape[:2], [c.box for c in found.crops], TIGHT_FILL)
+        fragment = single and not fills(image.shape[:2], found_boxes, TIGHT_FILL)
         if len(framed_pieces.crops) <= len(found.crops) and not fragment:
             return None  # what touched the edge added nothing: keep the first look's
         lone = len(framed_pieces.by_geometry()) < 2

@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
-from digitrec.vision.rules import box_lines
+from digitrec.vision.rules import box_lines, label
 
 CELL = 90  # a box's side, px
 DIGIT = 80  # an MNIST digit drawn in it at this size
@@ -22,7 +22,7 @@ def test_box_lines_are_the_outline_and_the_walls_not_what_they_hold():
     mask[5:7, 5:65] = mask[33:35, 5:65] = True  # top and bottom
     mask[5:35, 5:7] = mask[5:35, 33:35] = mask[5:35, 63:65] = True  # sides and a wall
     mask[12:28, 18] = mask[12:28, 48] = True  # a "1" in each box
-    lines = box_lines(mask)
+    lines = box_lines(label(mask))
     assert lines[5, 30] and lines[34, 60] and lines[20, 5] and lines[20, 34] and lines[20, 64]
     assert not lines[12:28, 18].any() and not lines[12:28, 48].any()
     assert not lines[~mask].any()  # only the mask's own pixels
@@ -33,11 +33,11 @@ def test_a_digit_with_one_straight_side_is_no_box():
     seven[2:4, 2:22] = True  # the bar runs the whole width
     for row in range(4, 28):
         seven[row, 20 - (row - 4) * 16 // 24 : 22 - (row - 4) * 16 // 24] = True
-    assert not box_lines(seven).any()
+    assert not box_lines(label(seven)).any()
     frame_only_three_sides = np.zeros((30, 30), bool)
     frame_only_three_sides[2:4, 2:28] = frame_only_three_sides[2:28, 2:4] = True
     frame_only_three_sides[26:28, 2:28] = True
-    assert not box_lines(frame_only_three_sides).any()
+    assert not box_lines(label(frame_only_three_sides)).any()
 
 
 def _form(test, indices, *, gap: int, width: int = 2) -> np.ndarray:

@@ -110,18 +110,25 @@ def test_a_blank_page_is_still_no_digit_when_framed(predictor):
     assert predictor.read_image(paper, single=True).text == ""
 
 
+def _numbers(test, seed: int, count: int = 8) -> list[tuple[np.ndarray, str]]:
+    """`count` numbers of 2-6 MNIST test digits (the eval half): their indices and text."""
+    rng = np.random.default_rng(seed)
+    numbers = []
+    for _ in range(count):
+        indices = rng.choice(np.arange(5000, 10000), size=rng.integers(2, 7), replace=False)
+        numbers.append((indices, "".join(str(test.labels[index]) for index in indices)))
+    return numbers
+
+
 def test_a_drawn_number_cropped_to_its_ink_is_read_whole(predictor, mnist_parts):
     # Cropped to its ink, a number's digits touch the top and bottom edges, where the first look
     # took some for the paper's edge: it read 2 of these 8 numbers whole (8 framed).
     _, test = mnist_parts
-    rng = np.random.default_rng(3)
     right = 0
-    for _ in range(8):
-        indices = rng.choice(np.arange(5000, 10000), size=rng.integers(2, 7), replace=False)
+    for indices, text in _numbers(test, 3):
         tiles = [_drawn(test.images[index]) for index in indices]
         spacer = np.full((112, 12), 255, np.uint8)
         row = np.hstack([part for tile in tiles for part in (tile, spacer)])
-        text = "".join(str(test.labels[index]) for index in indices)
         # Cropped where the ink is half dark: its strokes, not their soft fringe, meet the edge.
         right += predictor.read_image(_cropped_to_ink(row, 255, 127)).text == text
     assert right >= 7, right
@@ -132,13 +139,9 @@ def test_a_photographed_number_cropped_to_its_ink_is_read_whole(predictor, mnist
     # for the paper's edge. Without the framed look (it was for clean crops only) the reader
     # read 2 of these 8 numbers whole (7 framed).
     _, test = mnist_parts
-    rng = np.random.default_rng(4)
     right = 0
-    for number in range(8):
-        indices = rng.choice(np.arange(5000, 10000), size=rng.integers(2, 7), replace=False)
-        tiles = [_photographed(test.images[index], number) for index in indices]
-        row = np.hstack(tiles)
-        text = "".join(str(test.labels[index]) for index in indices)
+    for number, (indices, text) in enumerate(_numbers(test, 4)):
+        row = np.hstack([_photographed(test.images[index], number) for index in indices])
         right += predictor.read_image(_cropped_to_ink(row, 0.75 * 255, 80)).text == text
     assert right >= 6, right
 

@@ -94,7 +94,7 @@ def clean_mask(
     removed = np.zeros_like(mask)
     for rule in rules:
         removed[rule.pixels] = True
-    removed |= box_lines(mask & ~removed)
+    removed |= box_lines(label(mask & ~removed))
     return _drop_border(mask & ~removed, height), removed, height
 
 
@@ -222,13 +222,13 @@ def _drop_border(mask: np.ndarray, height: float) -> np.ndarray:
     return mask & ~drop[labels]
 
 
-def box_lines(mask: np.ndarray) -> np.ndarray:
-    """The pixels of boxes drawn around digits, as on a form: in each piece of the mask that
-    outlines a rectangle (see _outlines_a_box), its straight lines across the whole of it, the
-    box's sides and the walls between joined boxes, and the pixel either side of them (the
-    anti-aliased fringe). What they enclose, and the strokes they cross, stay."""
-    labels = label(mask)
-    lines = np.zeros_like(mask)
+def box_lines(labels: np.ndarray) -> np.ndarray:
+    """The pixels of boxes drawn around digits, as on a form: in each piece of the labelled
+    mask (`label`) that outlines a rectangle (see _outlines_a_box), its straight lines across
+    the whole of it, the box's sides and the walls between joined boxes, and the pixel either
+    side of them (the anti-aliased fringe). What they enclose, and the strokes they cross,
+    stay. Labels in, so that a caller with none of them to take out keeps its labelling."""
+    lines = np.zeros(labels.shape, dtype=bool)
     for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
         if min(rows.stop - rows.start, cols.stop - cols.start) < MIN_BOX_SIDE:
             continue

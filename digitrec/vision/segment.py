@@ -287,8 +287,10 @@ def _segment(
     edge_ink_dropped = False
     if clean is not None:  # a drawing or clean scan: nothing for the photo steps to take out
         ink, mask = clean
-        rules = box_lines(mask)  # but a form's boxes
-        labels = label(mask & ~rules)
+        labels = label(mask)
+        rules = box_lines(labels)  # but a form's boxes
+        if rules.any():
+            labels = label(mask & ~rules)
     else:
         ink, contrast = page_ink(small, min_height, sheet=sheet)
         maps = edge_maps(ink)
