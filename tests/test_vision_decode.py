@@ -11,7 +11,13 @@ import pytest
 from PIL import Image
 
 from digitrec.errors import ImageError
-from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
+from digitrec.vision.decode import (
+    DEFAULT_MAX_PIXELS,
+    decode_image,
+    image_suffixes,
+    read_image_file,
+    to_gray,
+)
 
 RED, BLACK, WHITE = (255, 0, 0), (0, 0, 0), (255, 255, 255)
 
@@ -301,3 +307,11 @@ def test_to_gray_passes_2d_through_and_scales_uint8() -> None:
     np.testing.assert_allclose(to_gray(np.full((2, 2, 3), 255, np.uint8)), 1.0)
     with pytest.raises(ImageError):
         to_gray(np.zeros((2, 2, 2)))
+
+
+def test_image_suffixes_are_those_of_the_formats_read() -> None:
+    suffixes = image_suffixes()
+    # A phone's photos and the common formats are found in a folder...
+    assert {".png", ".jpg", ".jpeg", ".tif", ".webp", ".gif", ".bmp", ".heic", ".avif"} <= suffixes
+    # ...and files of formats decode_image refuses are not.
+    assert not suffixes & {".eps", ".pdf", ".psd", ".ico", ".txt", ".svg"}

@@ -10,11 +10,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from digitrec.data.image_folder import IMAGE_SUFFIXES
 from digitrec.errors import DigitrecError, ImageError
 from digitrec.models.loading import DEFAULT_MODEL, load_classifier
 from digitrec.predictor import Predictor, Reading, reading_json
-from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file
+from digitrec.vision.decode import (
+    DEFAULT_MAX_PIXELS,
+    decode_image,
+    image_suffixes,
+    read_image_file,
+)
 
 STDIN = "-"
 # stdin is read whole; cap it like a file so a runaway pipe cannot exhaust memory.
@@ -50,7 +54,7 @@ def expand_inputs(names: list[str]) -> Iterator[str]:
         path = Path(name)
         if name != STDIN and path.is_dir():
             found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in image_suffixes()
             )
             if not found:
                 raise DigitrecError(f"{path}: no images in this folder")

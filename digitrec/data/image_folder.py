@@ -18,10 +18,6 @@ from digitrec.errors import DataError, ImageError
 
 log = logging.getLogger(__name__)
 
-# The suffixes of what vision.decode reads; .heic, .heif and .avif are phone photos.
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif"}
-)
 _TEST_FRACTION = 6  # one image in six is held out when there is no test/ folder
 _SPLIT_SEED = 0
 
@@ -50,7 +46,7 @@ def _class_names(folder: Path) -> tuple[str, ...]:
 
 
 def _load_labelled(folder: Path, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    from digitrec.vision.decode import read_image_file, to_gray
+    from digitrec.vision.decode import image_suffixes, read_image_file, to_gray
     from digitrec.vision.preprocess import normalize_digit
 
     images: list[np.ndarray] = []
@@ -61,7 +57,7 @@ def _load_labelled(folder: Path, classes: tuple[str, ...]) -> tuple[np.ndarray, 
         if not label_dir.is_dir():
             continue
         for path in sorted(label_dir.rglob("*")):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
+            if path.suffix.lower() not in image_suffixes():
                 continue
             try:
                 digit = normalize_digit(to_gray(read_image_file(path)))

@@ -137,6 +137,16 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener()
 
 
+@cache
+def image_suffixes() -> frozenset[str]:
+    """The file name suffixes of FORMATS as Pillow knows them (.jpg, .jpeg, .jfif, .heic, ...):
+    how a folder's images are told from its other files."""
+    _register_heif()
+    return frozenset(
+        suffix for suffix, name in Image.registered_extensions().items() if name in FORMATS
+    )
+
+
 def _open(data: bytes, source: str) -> Image.Image:
     """Identify the format and read the header only."""
     _register_heif()
