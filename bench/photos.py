@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,10 @@ PHONE_SEED = 4048
 # with this many digit heights of paper left and right and none above or below, single digits
 # to their box.
 CROP_SIDE_MARGIN = {"single": 0.0, "number": 0.3}
+# Numbers are also counted by two traits that decide most failures: whether neighbouring digits
+# overlap side by side (their boxes share columns, so they may touch), and the median digit
+# height in the photo's pixels, in these bands (upper bounds, px).
+HEIGHT_BANDS = (16, 32, 64)
 
 
 def photo_benchmark(runs_dir: Path) -> str:
@@ -52,6 +57,8 @@ def photo_benchmark(runs_dir: Path) -> str:
     right: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     total: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     cropped_right: Counter[str] = Counter()
+    trait_right: Counter[str] = Counter()
+    trait_total: Counter[str] = Counter()
     for offset, (kind, count) in enumerate(COUNTS.items()):
         failures = 0
         # A single-digit photo is read the way a user who knows it holds one digit would.
@@ -59,6 +66,10 @@ def photo_benchmark(runs_dir: Path) -> str:
         for index, photo in enumerate(make_set(count, SEED + offset, (kind,), glyphs)):
             got = predictor.read_image(photo.image, single=single).text
             total[kind][len(photo.text)] += 1
+            if kind == "number":
+                for trait in number_traits(photo):
+                    trait_total[trait] += 1
+                    trait_right[trait] += got == photo.text
             if got == photo.text:
                 right[kind][len(photo.text)] += 1
             elif failures < EXAMPLES:
@@ -75,9 +86,46 @@ def photo_benchmark(runs_dir: Path) -> str:
     seconds = _preprocess_seconds(predictor, glyphs)
     return (
         _report(right, total, seconds, failures_dir, glyphs)
+        + _traits_report(trait_right, trait_total)
         + _cropped_report(cropped_right)
         + _phone_report(phone)
     )
+
+
+def number_traits(photo: SyntheticPhoto) -> tuple[str, str]:
+    """How a number's digits are laid out: whether any two neighbours overlap side by side,
+    and the band of their median height (HEIGHT_BANDS)."""
+    boxes = sorted(photo.boxes)
+    overlap = any(b[0] < a[0] + a[2] for a, b in pairwise(boxes))
+    height = float(np.median([h for _, _, _, h in boxes]))
+    bounds = [0, *HEIGHT_BANDS]
+    band = next(
+        (f"{lo}-{hi} px" for lo, hi in pairwise(bounds) if height < hi),
+        f"{HEIGHT_BANDS[-1]} px or more",
+    )
+    return ("neighbours overlap" if overlap else "digits apart"), band
+
+
+def _traits_report(right: Counter[str], total: Counter[str]) -> str:
+    rows = [
+        "Numbers read exactly, by layout (neighbouring digits overlapping side by side, so "
+        "they may touch, or all apart) and by the digits' median height in the photo:",
+        "",
+        "| numbers | right |",
+        "|---|---|",
+    ]
+    for trait in sorted(total, key=_trait_order):
+        rows.append(
+            f"| {trait} | {right[trait] / total[trait]:.1%} ({right[trait]}/{total[trait]}) |"
+        )
+    return "\n".join(["", *rows, ""])
+
+
+def _trait_order(trait: str) -> tuple[int, int, str]:
+    """Layouts first, then height bands from the smallest."""
+    if not trait[0].isdigit():
+        return (0, 0, trait)
+    return (1, int(trait.split("-")[0].split(" ")[0]), trait)
 
 
 def _cropped_report(right: Counter[str]) -> str:
