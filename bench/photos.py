@@ -8,6 +8,7 @@ indices 5000-9999, plus the handwriting fonts of the families no model trains on
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -45,6 +46,7 @@ CROP_SIDE_MARGIN = {"single": 0.0, "number": 0.3}
 # overlap side by side (their boxes share columns, so they may touch), and the median digit
 # height in the photo's pixels, in these bands (upper bounds, px).
 HEIGHT_BANDS = (16, 32, 64)
+LAYOUTS = ("digits apart", "neighbours overlap")  # indexed by whether any overlap
 
 
 def photo_benchmark(runs_dir: Path) -> str:
@@ -93,17 +95,18 @@ def photo_benchmark(runs_dir: Path) -> str:
 
 
 def number_traits(photo: SyntheticPhoto) -> tuple[str, str]:
-    """How a number's digits are laid out: whether any two neighbours overlap side by side,
-    and the band of their median height (HEIGHT_BANDS)."""
+    """How a number's digits are laid out (one of LAYOUTS: whether any two neighbours overlap
+    side by side) and the band of their median height (one of _height_bands())."""
     boxes = sorted(photo.boxes)
     overlap = any(b[0] < a[0] + a[2] for a, b in pairwise(boxes))
     height = float(np.median([h for _, _, _, h in boxes]))
+    return LAYOUTS[overlap], _height_bands()[bisect_right(HEIGHT_BANDS, height)]
+
+
+def _height_bands() -> list[str]:
+    """The labels of the bands that HEIGHT_BANDS bound, smallest first."""
     bounds = [0, *HEIGHT_BANDS]
-    band = next(
-        (f"{lo}-{hi} px" for lo, hi in pairwise(bounds) if height < hi),
-        f"{HEIGHT_BANDS[-1]} px or more",
-    )
-    return ("neighbours overlap" if overlap else "digits apart"), band
+    return [f"{lo}-{hi} px" for lo, hi in pairwise(bounds)] + [f"{HEIGHT_BANDS[-1]} px or more"]
 
 
 def _traits_report(right: Counter[str], total: Counter[str]) -> str:
@@ -114,18 +117,12 @@ def _traits_report(right: Counter[str], total: Counter[str]) -> str:
         "| numbers | right |",
         "|---|---|",
     ]
-    for trait in sorted(total, key=_trait_order):
-        rows.append(
-            f"| {trait} | {right[trait] / total[trait]:.1%} ({right[trait]}/{total[trait]}) |"
-        )
+    for trait in [*LAYOUTS, *_height_bands()]:
+        if total[trait]:
+            rows.append(
+                f"| {trait} | {right[trait] / total[trait]:.1%} ({right[trait]}/{total[trait]}) |"
+            )
     return "\n".join(["", *rows, ""])
-
-
-def _trait_order(trait: str) -> tuple[int, int, str]:
-    """Layouts first, then height bands from the smallest."""
-    if not trait[0].isdigit():
-        return (0, 0, trait)
-    return (1, int(trait.split("-")[0].split(" ")[0]), trait)
 
 
 def _cropped_report(right: Counter[str]) -> str:
