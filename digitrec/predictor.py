@@ -67,15 +67,16 @@ Thresholds on the model's answers:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.models.classifier import Classifier
+from digitrec.readings import LOW_CONFIDENCE, DigitReading, Reading
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
 from digitrec.vision.frame import fills, frame_margin, framed, reaches_edge
@@ -93,12 +94,6 @@ from digitrec.vision.segment import (
 )
 
 TOP_K = 3
-# Below this top probability a digit is flagged. On the MNIST test set the default model reads
-# its right answers with a median confidence of 0.957 (0.7% of them fall below 0.6) and 27 of
-# its 39 errors (69%) below 0.6 (the model shipped 2026-12-02, trained with handwriting fonts);
-# read as the Predictor does (as given and deskewed: Predictor.probabilities), 0.74% of its right
-# answers and 22 of its 31 errors.
-LOW_CONFIDENCE = 0.6
 # Below this median top probability of all candidates an image holds no digit (see above). On
 # synthetic photos (the "tune" MNIST part, not the benchmark's) it turned most of the blank pages
 # still misread into "no digit" without losing a number; 0.6 began to lose numbers.
@@ -149,51 +144,6 @@ TIGHT_FILL = 0.5
 FRAMED_PHOTO_MAX_SIDE = 2048
 # Room kept around the ink when --single re-normalizes the union of all pieces.
 _SINGLE_MARGIN = 0.15
-
-
-@dataclass
-class DigitReading:
-    digit: str
-    confidence: float
-    top: list[tuple[str, float]]
-    box: tuple[int, int, int, int] | None = None  # x, y, w, h in the input image
-    low_confidence: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        def label(name: str) -> int | str:
-            return int(name) if name.isdigit() else name
-
-        return {
-            "digit": label(self.digit),
-            "confidence": round(self.confidence, 6),
-            "top": [[label(name), round(p, 6)] for name, p in self.top],
-            "box": list(self.box) if self.box is not None else None,
-            "low_confidence": self.low_confidence,
-        }
-
-
-@dataclass
-class Reading:
-    """What was read in one image: `text` is "" when there is no digit."""
-
-    digits: list[DigitReading] = field(default_factory=list)
-    inputs: list[np.ndarray] = field(default_factory=list)  # the 28x28 images the model saw
-
-    @property
-    def text(self) -> str:
-        return "".join(reading.digit for reading in self.digits)
-
-
-def reading_json(name: str, reading: Reading | None, error: str | None) -> dict[str, Any]:
-    """One image's result as `predict --json` prints it and the REST API returns it."""
-    if reading is None:
-        return {"file": name, "text": None, "digits": [], "error": error}
-    return {
-        "file": name,
-        "text": reading.text,
-        "digits": [digit.to_json() for digit in reading.digits],
-        "error": None,
-    }
 
 
 class Predictor:

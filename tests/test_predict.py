@@ -14,14 +14,13 @@ from PIL import Image
 from digitrec.cli import main
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import (
-    LOW_CONFIDENCE,
     PAGE_CONFIDENCE,
     SECOND_LOOK_CONFIDENCE,
-    DigitReading,
     Predictor,
     deskewed,
     without_fragments,
 )
+from digitrec.readings import LOW_CONFIDENCE, DigitReading
 from digitrec.vision.segment import DigitCrop
 
 

@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 from digitrec.errors import DigitrecError, ImageError
 from digitrec.models.loading import DEFAULT_MODEL, load_classifier
-from digitrec.predictor import Predictor, Reading, reading_json
+from digitrec.predictor import Predictor
+from digitrec.readings import Reading, reading_json
 from digitrec.vision.decode import (
     DEFAULT_MAX_PIXELS,
     decode_image,

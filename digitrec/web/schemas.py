@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from digitrec.predictor import Reading, reading_json
+from digitrec.readings import Reading, reading_json
 
 
 class DigitOut(BaseModel):
