@@ -38,6 +38,9 @@ itself rather than from fixed pixel counts:
   times as wide as tall is read whole and cut in two, at no cost either way.
 - Each candidate's log-probability has GATE_WEIGHT = 0.5 times the log of the gate's
   probability that it is one whole digit added (digitrec.gate), when there is a choice.
+- Each text line is also read whole, from its strip (vision.strips), by the line reader
+  (digitrec.line_reader), which needs no cuts; its reading replaces segmentation's where it is
+  much likelier (digitrec.line_choice): digits run together, which no cut separates.
 
 Thresholds on the model's answers:
 
@@ -75,6 +78,8 @@ import cv2
 import numpy as np
 
 from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
+from digitrec.line_choice import reread_lines
+from digitrec.line_reader import ALPHABET, LineReader, load_line_reader
 from digitrec.models.classifier import Classifier
 from digitrec.readings import LOW_CONFIDENCE, DigitReading, Reading
 from digitrec.vision.debug import draw_readings
@@ -153,12 +158,17 @@ class Predictor:
         *,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         gate: Classifier | Literal["shipped"] | None = "shipped",
+        line_reader: LineReader | Literal["shipped"] | None = "shipped",
     ) -> None:
-        """`gate` weighs the segmentation's alternatives (digitrec.gate): the shipped one by
-        default, None to choose by the classifier's confidence alone."""
+        """`gate` weighs the segmentation's alternatives (digitrec.gate), `line_reader` reads
+        each text line whole where segmentation may have cut it wrong (digitrec.line_choice):
+        the shipped ones by default, None to go without."""
         self.classifier = classifier
         self.max_pixels = max_pixels
         self.gate = load_gate() if gate == "shipped" else gate
+        self.line_reader = load_line_reader() if line_reader == "shipped" else line_reader
+        if tuple(classifier.classes) != tuple(ALPHABET):
+            self.line_reader = None  # it reads digits: no help to a model of other classes
 
     def preprocess(
         self,
@@ -291,6 +301,8 @@ class Predictor:
         crops, readings = without_fragments(crops, readings)
         for reading, crop in zip(readings, crops, strict=True):
             reading.box = crop.box
+        if self.line_reader is not None and pieces.strips:
+            crops, readings = reread_lines(self.line_reader, pieces.strips, crops, readings)
         return Reading(readings, [crop.image for crop in crops])
 
     def _best_reading(self, pieces: Pieces) -> tuple[list[DigitCrop], list[DigitReading]]:

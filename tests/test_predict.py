@@ -213,7 +213,7 @@ def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers
     )
     pixels, digits = numbers[0]
     # Between the two page confidences.
-    text = Predictor(_ReadsAOne(0.65), gate=None).read_image(pixels).text
+    text = Predictor(_ReadsAOne(0.65), gate=None, line_reader=None).read_image(pixels).text
     assert text == ("" if closer else "1" * len(digits))
 
 

@@ -14,7 +14,7 @@ Digits small in a big image are looked for again up close (find_pieces).
 Sizes are relative to the typical digit height found in the image, so the scale does not matter.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -46,6 +46,7 @@ from digitrec.vision.preprocess import (
     threshold_ink,
 )
 from digitrec.vision.rules import box_lines, clean_mask, label
+from digitrec.vision.strips import LineStrip, line_strip
 
 # Longer side of the working copy: ink_map's filters cost time in proportion to the pixels.
 # Digits under ZOOM_BELOW px here are read again at a larger scale, so a smaller copy loses
@@ -152,6 +153,9 @@ class Pieces:
     # Ink touching the image's edge was taken for the paper's edge or the table around it
     # (rules.clean_mask) by the first look: in a photo cropped tight, that ink is the digits.
     edge_ink_dropped: bool = False
+    # Each text line's ink as one strip (vision.strips), for the reader of whole lines; none
+    # when told the image holds one digit.
+    strips: list[LineStrip] = field(default_factory=list)
 
     def moved(self, dx: int, dy: int, scale: float = 1.0) -> "Pieces":
         """The pieces with their boxes scaled by `scale`, then moved by (dx, dy)."""
@@ -160,7 +164,8 @@ class Pieces:
             for j in self.joins
         ]
         crops = [crop.moved(dx, dy, scale) for crop in self.crops]
-        return replace(self, crops=crops, joins=joins)
+        strips = [strip.moved(dx, dy, scale) for strip in self.strips]
+        return replace(self, crops=crops, joins=joins, strips=strips)
 
     def within(self, height: int, width: int) -> "Pieces":
         """The pieces with their boxes cut to an image of (height, width)."""
@@ -332,6 +337,15 @@ def _segment(
         return DigitCrop(_original_box(blob.box, scale), image, line, context)
 
     joins = join_candidates([blob for blob, _ in placed], line_of)
+    strips = (
+        []
+        if one_digit
+        else [
+            strip
+            for line, members in enumerate(lines)
+            if (strip := line_strip(ink, labels, rules, [blobs[i] for i in members], line, scale))
+        ]
+    )
     return Pieces(
         [crop(blob, line) for blob, line in placed],
         [
@@ -340,6 +354,7 @@ def _segment(
         ],
         clean=clean is not None,
         edge_ink_dropped=edge_ink_dropped,
+        strips=strips,
     )
 
 
