@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from digitrec.errors import ModelFileError
 from digitrec.store import MODEL_FORMAT, read_arrays_file, write_arrays_file
 from digitrec.vision.strips import STRIP_HEIGHT
 
@@ -110,6 +111,9 @@ def _targets(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class LineReader:
+    """A trained LineNet, reading strips in batches; saved as a digitrec model file (safetensors
+    arrays and JSON, never pickle)."""
+
     def __init__(self, net: LineNet) -> None:
         self.net = net.eval()
 
@@ -145,6 +149,10 @@ class LineReader:
     @classmethod
     def load(cls, path: Path) -> LineReader:
         arrays, document = read_arrays_file(path, kind=MODEL_FORMAT)
+        if document.get("architecture") != ARCHITECTURE:
+            raise ModelFileError(
+                f"{path}: not a line reader (architecture {document.get('architecture')!r})"
+            )
         net = LineNet(int(document.get("width", 32)))
         net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in arrays.items()})
         return cls(net)

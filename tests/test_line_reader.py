@@ -237,3 +237,11 @@ def test_digits_run_together_read_better_with_the_line_reader(mnist_parts) -> No
         right["with"] += with_lines.read_image(image).text == text
         right["without"] += without.read_image(image).text == text
     assert right["with"] >= 20 and right["with"] >= right["without"] + 10, right
+
+
+def test_a_digit_model_is_no_line_reader() -> None:
+    from digitrec.errors import ModelFileError
+    from digitrec.models.loading import resolve_model_path
+
+    with pytest.raises(ModelFileError, match="not a line reader"):
+        LineReader.load(resolve_model_path("small"))
