@@ -15,9 +15,6 @@ zeros, int64 `widths` (N,), and `texts` (N,) strings.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -25,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.photo_crops import CACHE_DIR, write_npz
-from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_set, usable_fonts
+from digitrec.data.photo_crops import CACHE_DIR, cached_harvest, harvest_parser
+from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_set
 
 log = logging.getLogger(__name__)
 
@@ -98,38 +95,18 @@ def cached_strips(
     cache_dir: Path = CACHE_DIR,
 ) -> Path:
     """The .npz of `harvest_strips`, made once per set of parameters and reused after."""
-    font_names = sorted(Path(path).name for path in usable_fonts(TRAIN_PART)) if fonts else []
-    key = json.dumps({"photos": photos, "seed": seed, "minutes": minutes, "fonts": font_names})
-    path = cache_dir / f"line-strips-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
-    if path.exists():
-        return path
-    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=fonts)
-    started = time.perf_counter()
-    seconds = None if minutes is None else minutes * 60
-    images, widths, texts, done = harvest_strips(photos, seed, seconds=seconds, glyphs=glyphs)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    elapsed = time.perf_counter() - started
-    write_npz(
-        path,
-        images=images,
-        widths=widths,
-        texts=np.array(texts),
-        photos=done,
-        seconds=elapsed,
-        params=key,
+
+    def harvest(seconds: float | None, glyphs: GlyphSource) -> dict[str, object]:
+        images, widths, texts, done = harvest_strips(photos, seed, seconds=seconds, glyphs=glyphs)
+        return {"images": images, "widths": widths, "texts": np.array(texts), "photos": done}
+
+    return cached_harvest(
+        "line-strips", photos, seed, harvest, minutes=minutes, fonts=fonts, cache_dir=cache_dir
     )
-    return path
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Harvest labelled line strips of photos.")
-    parser.add_argument("--photos", type=int, default=20000, help="photos to generate at most")
-    parser.add_argument("--seed", type=int, default=9000, help="seed of the photo set")
-    parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
-    parser.add_argument(
-        "--no-fonts", action="store_true", help="MNIST digits only, no handwriting fonts"
-    )
-    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    parser = harvest_parser("Harvest labelled line strips of photos.", photos=20000, seed=9000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     path = cached_strips(

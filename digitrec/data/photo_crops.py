@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +137,45 @@ def cached_crops(
     return path
 
 
+def cached_harvest(
+    prefix: str,
+    photos: int,
+    seed: int,
+    harvest: Callable[[float | None, GlyphSource], dict[str, object]],
+    *,
+    minutes: float | None = None,
+    fonts: bool = True,
+    cache_dir: Path = CACHE_DIR,
+) -> Path:
+    """`runs/cache/<prefix>-<key>.npz`, made once per set of parameters and reused after: the
+    arrays `harvest(seconds, glyphs)` returns from up to `photos` photos of seed `seed` (the
+    gate's and the line reader's harvests), with the time it took and the parameters."""
+    font_names = sorted(Path(path).name for path in usable_fonts(TRAIN_PART)) if fonts else []
+    key = json.dumps({"photos": photos, "seed": seed, "minutes": minutes, "fonts": font_names})
+    path = cache_dir / f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    if path.exists():
+        return path
+    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=fonts)
+    started = time.perf_counter()
+    arrays = harvest(None if minutes is None else minutes * 60, glyphs)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_npz(path, **arrays, seconds=time.perf_counter() - started, params=key)
+    return path
+
+
+def harvest_parser(description: str, *, photos: int, seed: int) -> argparse.ArgumentParser:
+    """The command-line arguments every harvest of synthetic photos takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--photos", type=int, default=photos, help="photos to generate at most")
+    parser.add_argument("--seed", type=int, default=seed, help="seed of the photo set")
+    parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
+    parser.add_argument(
+        "--no-fonts", action="store_true", help="MNIST digits only, no handwriting fonts"
+    )
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    return parser
+
+
 def write_npz(path: Path, **arrays: object) -> None:
     """An .npz written whole, then renamed: never half a file under its name."""
     partial = path.with_suffix(".part.npz")
@@ -177,15 +216,8 @@ def merge_crops(sources: Sequence[Path], output: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Harvest labelled pipeline crops of photos.")
-    parser.add_argument("--photos", type=int, default=6000, help="photos to generate at most")
-    parser.add_argument("--seed", type=int, default=1000, help="seed of the photo set")
-    parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
+    parser = harvest_parser("Harvest labelled pipeline crops of photos.", photos=6000, seed=1000)
     parser.add_argument("--kinds", default=",".join(KINDS), help="photo kinds, taken in turn")
-    parser.add_argument(
-        "--no-fonts", action="store_true", help="MNIST digits only, no handwriting fonts"
-    )
-    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     parser.add_argument("--merge", type=Path, nargs="+", help="harvest files to concatenate")
     parser.add_argument("--output", type=Path, help="where --merge writes")
     args = parser.parse_args(argv)

@@ -18,9 +18,6 @@ one digit), which `python -m digitrec.gate` trains on.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -28,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.photo_crops import CACHE_DIR, write_npz
-from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_set, usable_fonts
+from digitrec.data.photo_crops import CACHE_DIR, cached_harvest, harvest_parser
+from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_set
 
 log = logging.getLogger(__name__)
 
@@ -112,30 +109,18 @@ def cached_pieces(
     cache_dir: Path = CACHE_DIR,
 ) -> Path:
     """The .npz of `harvest_pieces`, made once per set of parameters and reused after."""
-    font_names = sorted(Path(path).name for path in usable_fonts(TRAIN_PART)) if fonts else []
-    key = json.dumps({"photos": photos, "seed": seed, "minutes": minutes, "fonts": font_names})
-    path = cache_dir / f"piece-crops-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
-    if path.exists():
-        return path
-    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=fonts)
-    started = time.perf_counter()
-    seconds = None if minutes is None else minutes * 60
-    images, labels, done = harvest_pieces(photos, seed, seconds=seconds, glyphs=glyphs)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    elapsed = time.perf_counter() - started
-    write_npz(path, images=images, labels=labels, photos=done, seconds=elapsed, params=key)
-    return path
+
+    def harvest(seconds: float | None, glyphs: GlyphSource) -> dict[str, object]:
+        images, labels, done = harvest_pieces(photos, seed, seconds=seconds, glyphs=glyphs)
+        return {"images": images, "labels": labels, "photos": done}
+
+    return cached_harvest(
+        "piece-crops", photos, seed, harvest, minutes=minutes, fonts=fonts, cache_dir=cache_dir
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Harvest labelled digit candidates of photos.")
-    parser.add_argument("--photos", type=int, default=20000, help="photos to generate at most")
-    parser.add_argument("--seed", type=int, default=6000, help="seed of the photo set")
-    parser.add_argument("--minutes", type=float, help="stop harvesting after this long")
-    parser.add_argument(
-        "--no-fonts", action="store_true", help="MNIST digits only, no handwriting fonts"
-    )
-    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    parser = harvest_parser("Harvest labelled digit candidates of photos.", photos=20000, seed=6000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     path = cached_pieces(
