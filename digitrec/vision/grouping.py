@@ -11,6 +11,7 @@ from itertools import pairwise
 import numpy as np
 from scipy import ndimage
 
+from digitrec.vision import filters
 from digitrec.vision.components import typical_height
 
 # Specks: components whose longer side is under this share of the typical digit height.
@@ -349,3 +350,18 @@ def without_stray_lines(blobs: list[Blob], lines: list[list[int]]) -> list[list[
 def own_pixels(labels: np.ndarray, blob: Blob) -> np.ndarray:
     y0, x0, y1, x1 = blob.box
     return np.isin(labels[y0:y1, x0:x1], blob.ids)
+
+
+def own_ink(
+    ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarray, fringe: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The blob's own ink (grey levels, not a neighbour's nor a rule's) and one pixel of the
+    anti-aliased fringe the threshold cut off, in its box grown by `fringe` px each way (cut
+    to the image), zero elsewhere; and the mask of those pixels."""
+    y0, x0, y1, x1 = blob.box
+    window = (slice(max(0, y0 - fringe), y1 + fringe), slice(max(0, x0 - fringe), x1 + fringe))
+    own = np.zeros(ink[window].shape, dtype=bool)
+    top, left = y0 - window[0].start, x0 - window[1].start
+    own[top : top + blob.height, left : left + blob.width] = own_pixels(labels, blob)
+    support = filters.dilate(own, square=True) & ~rules[window]
+    return np.where(support, ink[window], 0.0), support

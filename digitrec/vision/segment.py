@@ -27,7 +27,7 @@ from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import (
     Blob,
     find_blobs,
-    own_pixels,
+    own_ink,
     reading_order,
     tentative_halves,
     upper_quartile,
@@ -403,15 +403,9 @@ def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, fl
 
 def digit_image(ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarray) -> np.ndarray:
     """The blob's own ink (grey levels, not a neighbour's nor a rule's) as a 28x28 MNIST digit."""
-    y0, x0, y1, x1 = blob.box
-    window = (slice(max(0, y0 - 1), y1 + 1), slice(max(0, x0 - 1), x1 + 1))
-    own = np.zeros(ink[window].shape, dtype=bool)
-    top, left = y0 - window[0].start, x0 - window[1].start
-    own[top : top + blob.height, left : left + blob.width] = own_pixels(labels, blob)
-    # One pixel of the anti-aliased fringe that the threshold cut off.
-    support = filters.dilate(own, square=True) & ~rules[window]
+    window, support = own_ink(ink, labels, blob, rules, fringe=1)
     rows, cols = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
-    crop = np.where(support, ink[window], 0.0)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = window[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     digit = fit_box(crop, DIGIT_BOX)
     # As in normalize_digit: MNIST digits all reach full intensity.
     digit /= max(float(digit.max()), 1e-6)

@@ -18,8 +18,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from digitrec.vision import filters
-from digitrec.vision.grouping import Blob, own_pixels, upper_quartile
+from digitrec.vision.grouping import Blob, own_ink, upper_quartile
 
 STRIP_HEIGHT = 32
 STRIP_DIGIT = 20  # px a digit of the line's height is tall in the strip, as MNIST's 20-px box
@@ -81,9 +80,7 @@ def line_strip(
         if right is not None:
             gap = min(max(x0 - right, 0) * factor, MAX_GAP * STRIP_DIGIT)
             cursor += gap if x0 >= right else (x0 - right) * factor  # overlap stays overlap
-        own = own_pixels(labels, blob)
-        support = filters.dilate(own, square=True) & ~rules[y0:y1, x0:x1]
-        patch = np.where(support, ink[y0:y1, x0:x1], 0.0).astype(np.float32)
+        patch = own_ink(ink, labels, blob, rules, fringe=0)[0].astype(np.float32)
         size = (max(1, round(blob.width * factor)), max(1, round(blob.height * factor)))
         patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
         # Its centre onto the strip's middle row, less its offset from the line's centre line.
