@@ -172,3 +172,37 @@ def test_a_markers_close_up_on_squared_paper_loses_the_lattice() -> None:
     ink, _ = page_ink(gray, min_height=8)
     assert np.mean(ink[~ndimage.binary_dilation(one > 0, iterations=3)] > 0.25) < 0.02
     assert np.mean(ink[one > 0] > 0.5) > 0.95
+
+
+def _shadow_across_the_sheet() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sheet on its table with a shadow (its edge soft over ~20 px) over their right part,
+    darkening both to 0.45 of their light; and the true sheet and shadow masks."""
+    photo, sheet = _sheet_on_table()
+    shade = np.zeros(photo.shape, np.float32)
+    shade[:, 380:] = 1.0
+    shade = ndimage.gaussian_filter(shade, 20)
+    return photo * (1 - 0.55 * shade), sheet, shade > 0.5
+
+
+def test_a_shadow_across_the_sheet_leaves_the_shadowed_paper_in() -> None:
+    # The lit paper is the region of one brightness; the shadowed rest of the sheet, darker,
+    # goes with the table by brightness, but its edge against the lit part is soft while the
+    # sheet's own edge is sharp all round: the writing there is looked for too.
+    photo, sheet, shadow = _shadow_across_the_sheet()
+    found = find_sheet(photo)
+    assert found is not None
+    assert not (found & ~sheet).any()
+    assert found[sheet & shadow].mean() > 0.5  # 0.08 without going past the shadow's edge
+
+
+def test_the_table_is_filled_with_the_paper_level_nearby() -> None:
+    # Filled with the lit paper's level, the table beside the shadowed paper would make a step
+    # there that reads as ink.
+    photo, _, shadow = _shadow_across_the_sheet()
+    found = find_sheet(photo)
+    filled = fill_outside(photo, found)
+    beside_shadowed = ~found & ndimage.binary_dilation(found & shadow, iterations=3)
+    shadowed_rim = found & shadow & ~ndimage.binary_erosion(found, iterations=6)
+    paper, lit = float(np.median(photo[shadowed_rim])), float(np.median(photo[found & ~shadow]))
+    # Within a third of the way from the shadowed paper to the lit paper's level (0.9 of it).
+    assert abs(float(np.median(filled[beside_shadowed])) - paper) < abs(lit - paper) / 3
