@@ -213,6 +213,22 @@ def test_a_thinner_detached_bar_of_a_five_in_a_photo_is_one_digit() -> None:
     assert list(_read(crops)) == [5, 3]
 
 
+def test_a_slanted_sixs_detached_stem_is_one_digit_with_its_loop() -> None:
+    # The stem leans right from above the loop, sharing under half its columns with it (a third
+    # of them): dropped as a stroke of its own, the loop reads as a 0.
+    image = Image.new("L", (400, 260), 0)
+    draw = ImageDraw.Draw(image)
+    draw.line([(118, 112), (172, 70)], fill=255, width=10)
+    draw.ellipse([(60, 118), (140, 205)], outline=255, width=10)
+    draw.arc([(230, 50), (310, 130)], start=-160, end=90, fill=255, width=10)
+    draw.arc([(225, 125), (315, 210)], start=-90, end=160, fill=255, width=10)
+    crops = segment_digits(_paper(np.asarray(image, dtype=np.float32) / 255))
+    assert len(crops) == 2
+    x, y, w, h = crops[0].box
+    assert x <= 62 and y <= 68 and x + w >= 170 and y + h >= 204
+    assert list(_read(crops)) == [6, 3]
+
+
 def test_touching_digits_are_split() -> None:
     indices = _upright(6, np.random.default_rng(5))
     ink, boxes = _number(indices, scale=4.0, gap=-3)
