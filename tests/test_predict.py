@@ -19,6 +19,7 @@ from digitrec.predictor import (
     Predictor,
     deskewed,
     without_fragments,
+    without_stray_marks,
 )
 from digitrec.readings import LOW_CONFIDENCE, DigitReading
 from digitrec.vision.segment import DigitCrop
@@ -294,3 +295,16 @@ def test_short_unsure_pieces_are_left_out_of_a_number() -> None:
     assert [r.digit for r in without_fragments(crops, sure)[1]] == ["1", "2", "0", "3"]
     # Alone, a piece is never a fragment of anything.
     assert without_fragments(crops[2:3], unsure[2:3])[1] == unsure[2:3]
+
+
+def test_a_lone_mark_the_gate_rejects_is_left_out_beside_a_number() -> None:
+    # Candidates 0-3 chosen: a number of three on line 0 and a lone mark on line 1.
+    lines = [0, 0, 0, 1]
+    rejected = np.array([0.9, 0.8, 0.95, 0.05])
+    assert without_stray_marks([0, 1, 2, 3], lines, rejected) == [0, 1, 2]
+    # A lone digit the gate takes for one (a number's last digit on the next line) stays.
+    accepted = np.array([0.9, 0.8, 0.95, 0.9])
+    assert without_stray_marks([0, 1, 2, 3], lines, accepted) == [0, 1, 2, 3]
+    # In a number the gate is not asked; nor where the page has one line.
+    assert without_stray_marks([0, 1, 2], lines, np.zeros(4)) == [0, 1, 2]
+    assert without_stray_marks([3], lines, rejected) == [3]
