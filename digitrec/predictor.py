@@ -68,7 +68,9 @@ Thresholds on the model's answers:
 - So does one (not read with `single`) where the median top probability of the candidates
   is below PAGE_CONFIDENCE: what is left of a blank page's shadows, paper edges and texture
   after segmentation rarely looks like a digit to the model, while a real number's digits
-  mostly do, even when one or two of them are unsure.
+  mostly do, even when one or two of them are unsure. Unless the line reader reads a line of
+  it as two digits or more with probability VOUCH_PROBABILITY = 0.7 (line_choice): then that
+  line is read as the line reader reads it (a small, blurred number).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ import cv2
 import numpy as np
 
 from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
-from digitrec.line_choice import reread_lines
+from digitrec.line_choice import reread_lines, vouched_lines
 from digitrec.line_reader import ALPHABET, LineReader, load_line_reader
 from digitrec.models.classifier import Classifier
 from digitrec.readings import LOW_CONFIDENCE, DigitReading, Reading
@@ -308,7 +310,11 @@ class Predictor:
         page_confidence = SECOND_LOOK_CONFIDENCE if pieces.second_look else PAGE_CONFIDENCE
         unsure = np.median([r.confidence for r in readings]) < page_confidence
         if unsure and (pieces.second_look or not single):
-            return Reading()
+            if pieces.second_look or self.line_reader is None:
+                return Reading()
+            # Unless the line reader vouches for a line of it (line_choice.vouched_lines).
+            crops, readings = vouched_lines(self.line_reader, pieces.strips, crops)
+            return Reading(readings, [crop.image for crop in crops])
         crops, readings = without_fragments(crops, readings)
         for reading, crop in zip(readings, crops, strict=True):
             reading.box = crop.box

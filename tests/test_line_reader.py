@@ -10,7 +10,13 @@ import torch
 from digitrec.data.datasets import load_test_set
 from digitrec.data.drawn_strips import MAX_DIGITS, drawn_strip
 from digitrec.data.line_strips import strip_text
-from digitrec.line_choice import LINE_MARGIN, SAME_LENGTH_MARGIN, reread_lines
+from digitrec.line_choice import (
+    LINE_MARGIN,
+    SAME_LENGTH_MARGIN,
+    VOUCH_PROBABILITY,
+    reread_lines,
+    vouched_lines,
+)
 from digitrec.line_reader import (
     BLANK,
     COLUMNS_PER_FRAME,
@@ -135,15 +141,16 @@ class _Reader:
     """Stands in for the line reader: reads every strip as `text`, `margin` nats surer than
     segmentation's reading."""
 
-    def __init__(self, text: str, margin: float) -> None:
-        self.text, self.margin = text, margin
+    def __init__(self, text: str, margin: float, log_probability: float = -0.1) -> None:
+        self.text, self.margin, self.log_probability = text, margin, log_probability
 
-    def read(self, strips, others):
+    def read(self, strips, others=None):
         digits = [
             LineDigit(d, (8 * k + 4, 8 * k + 12), [(d, 0.9), ("0", 0.1)])
             for k, d in enumerate(self.text)
         ]
-        return [LineReading(self.text, digits, -0.1, -0.1 - self.margin) for _ in strips]
+        lp = self.log_probability
+        return [LineReading(self.text, digits, lp, lp - self.margin) for _ in strips]
 
 
 def _segmented_line() -> tuple[list, list[DigitCrop], list[DigitReading]]:
@@ -181,6 +188,25 @@ def test_the_line_reader_replaces_a_line_only_when_much_surer(
         assert (y0, h0) == (40, 40) and x0 == 108 and x0 + w0 <= x1 + 1
         assert crops[0].image.shape == (28, 28) and crops[0].image.max() == pytest.approx(1.0)
         assert readings[2].digit == "5" and crops[2].line == 1  # the other line untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "probability", "expected"),
+    [
+        ("30", VOUCH_PROBABILITY + 0.05, "30"),  # sure of two digits: the line is read so
+        ("30", VOUCH_PROBABILITY - 0.05, ""),  # not sure enough: the page stays unread
+        ("3", 0.99, ""),  # one digit is too easily a speck read surely
+    ],
+)
+def test_the_line_reader_vouches_for_a_line_of_an_unsure_page(
+    text: str, probability: float, expected: str
+) -> None:
+    strips, crops, _ = _segmented_line()
+    reader = _Reader(text, 0.0, float(np.log(probability)))
+    crops, readings = vouched_lines(reader, strips, crops)
+    assert "".join(r.digit for r in readings) == expected
+    assert len(crops) == len(readings)  # the other line, without a strip, is not vouched for
+    assert all(crop.line == 0 for crop in crops)
 
 
 def test_harvested_strips_are_labelled_with_their_lines_digits() -> None:

@@ -179,12 +179,14 @@ class _ReadsAOne:
 
 
 def test_page_of_unsure_candidates_is_no_digit(numbers):
-    pixels, _ = numbers[0]
-    unsure = Predictor(_ReadsAOne(0.2))  # unlike any digit
+    pixels, text = numbers[0]
+    unsure = Predictor(_ReadsAOne(0.2), line_reader=None)  # unlike any digit
     assert PAGE_CONFIDENCE > 0.2
     assert unsure.read_image(pixels).text == ""
     # Told there is a digit, the reader still answers with its best guess.
     assert unsure.read_image(pixels, single=True).text == "1"
+    # Unless the line reader reads the number surely (line_choice.vouched_lines).
+    assert Predictor(_ReadsAOne(0.2)).read_image(pixels).text == text
 
 
 def test_single_looks_again_for_faint_ink(predictor, mnist_parts):
