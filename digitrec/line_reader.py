@@ -92,6 +92,8 @@ class LineReading:
     log_probability: float  # of `text`, summed over all the alignments CTC allows
     # of another reading of the same strip, if one was given to weigh against (LineReader.read)
     other_log_probability: float | None = None
+    # of each alternative text asked about (LineReader.read's `alternatives`), in order
+    alternative_log_probabilities: tuple[float, ...] = ()
 
 
 def padded_batch(strips: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,10 +120,14 @@ class LineReader:
         self.net = net.eval()
 
     def read(
-        self, strips: Sequence[np.ndarray], others: Sequence[str | None] | None = None
+        self,
+        strips: Sequence[np.ndarray],
+        others: Sequence[str | None] | None = None,
+        alternatives: Sequence[Sequence[str]] | None = None,
     ) -> list[LineReading]:
         """Each strip's reading along its likeliest path of frames; with `others`, also the
-        log-probability of others[i], another reading of strip i (None: not asked)."""
+        log-probability of others[i], another reading of strip i (None: not asked); with
+        `alternatives`, that of each text of alternatives[i], all from one pass of the net."""
         if not strips:
             return []
         batch, frames = padded_batch(strips)
@@ -135,9 +141,21 @@ class LineReader:
         scores = _log_probability(log_probs, frames, texts)
         asked = list(others) if others is not None else [None] * len(strips)
         other_scores = _log_probability(log_probs, frames, asked)
+        weighed: list[tuple[float, ...]] = [()] * len(strips)
+        if alternatives:
+            owner = [k for k, texts in enumerate(alternatives) for _ in texts]
+            flat = [text for texts in alternatives for text in texts]
+            if flat:
+                flat_scores = _log_probability(log_probs[:, owner], frames[owner], flat)
+                weighed = [
+                    tuple(float(flat_scores[i]) for i, o in enumerate(owner) if o == k)  # type: ignore[arg-type]
+                    for k in range(len(strips))
+                ]
         return [
-            LineReading(text, line, float(score or 0.0), other)
-            for text, line, score, other in zip(texts, digits, scores, other_scores, strict=True)
+            LineReading(text, line, float(score or 0.0), other, alternative)
+            for text, line, score, other, alternative in zip(
+                texts, digits, scores, other_scores, weighed, strict=True
+            )
         ]
 
     def save(self, path: Path, metadata: dict) -> Path:

@@ -40,7 +40,9 @@ itself rather than from fixed pixel counts:
   probability that it is one whole digit added (digitrec.gate), when there is a choice.
 - Each text line is also read whole, from its strip (vision.strips), by the line reader
   (digitrec.line_reader), which needs no cuts; its reading replaces segmentation's where it is
-  much likelier (digitrec.line_choice): digits run together, which no cut separates.
+  much likelier (digitrec.line_choice): digits run together, which no cut separates. Where
+  it is kept, each digit is still chosen among the classifier's top 3 with the line reader's
+  second opinion.
 
 Thresholds on the model's answers:
 

@@ -3,6 +3,8 @@ between its reading and segmentation's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -144,7 +146,7 @@ class _Reader:
     def __init__(self, text: str, margin: float, log_probability: float = -0.1) -> None:
         self.text, self.margin, self.log_probability = text, margin, log_probability
 
-    def read(self, strips, others=None):
+    def read(self, strips, others=None, alternatives=None):
         digits = [
             LineDigit(d, (8 * k + 4, 8 * k + 12), [(d, 0.9), ("0", 0.1)])
             for k, d in enumerate(self.text)
@@ -207,6 +209,61 @@ def test_the_line_reader_vouches_for_a_line_of_an_unsure_page(
     assert "".join(r.digit for r in readings) == expected
     assert len(crops) == len(readings)  # the other line, without a strip, is not vouched for
     assert all(crop.line == 0 for crop in crops)
+
+
+class _Weigher(_Reader):
+    """Reads every strip as nothing (so no line is replaced) but finds the line likelier by
+    `gain` nats written as `favoured`, and 1 nat less likely written any other way."""
+
+    def __init__(self, favoured: str, gain: float) -> None:
+        super().__init__("", 0.0)
+        self.favoured, self.gain = favoured, gain
+
+    def read(self, strips, others=None, alternatives=None):
+        readings = super().read(strips, others, alternatives)
+        return [
+            replace(
+                reading,
+                alternative_log_probabilities=tuple(
+                    reading.other_log_probability + (self.gain if t == self.favoured else -1.0)
+                    for t in texts
+                ),
+            )
+            for reading, texts in zip(readings, alternatives, strict=True)
+        ]
+
+
+@pytest.mark.parametrize(("gain", "expected"), [(1.0, "65"), (0.2, "05")])
+def test_the_line_reader_has_a_second_opinion_on_each_digit(gain: float, expected: str) -> None:
+    # The classifier reads the first line's digit 0 (0.55) or 6 (0.40): the line reader, finding
+    # the line 1 nat likelier as a 6, tips it (log 0.40 + 0.5 > log 0.55); 0.2 nats do not.
+    strips, crops, readings = _segmented_line()
+    readings[0] = DigitReading("0", 0.55, [("0", 0.55), ("6", 0.40), ("8", 0.05)], (1, 2, 3, 4))
+    crops, kept = reread_lines(_Weigher("6", gain), strips, crops, readings)
+    assert "".join(r.digit for r in kept) == expected
+    if expected == "65":
+        assert kept[0].confidence == pytest.approx(0.40) and kept[0].low_confidence
+        assert kept[0].box == (1, 2, 3, 4) and kept[0].top == readings[0].top
+
+
+def test_alternatives_are_weighed_as_other_readings_are() -> None:
+    reader = load_line_reader()
+    digits = load_test_set("mnist").head(200)
+    rng = np.random.default_rng(7)
+    lines = [drawn_strip(digits, rng) for _ in range(6)]
+    strips, texts = [s for s, _ in lines], [t for _, t in lines]
+    alternatives = [[text, "1" + text, text[:-1]] for text in texts]
+    readings = reader.read(strips, texts, alternatives)
+    for reading in readings:
+        assert len(reading.alternative_log_probabilities) == 3
+        assert reading.alternative_log_probabilities[0] == pytest.approx(
+            reading.other_log_probability, abs=1e-4
+        )
+    again = reader.read(strips, [a[1] for a in alternatives])
+    for reading, other in zip(readings, again, strict=True):
+        assert reading.alternative_log_probabilities[1] == pytest.approx(
+            other.other_log_probability, abs=1e-4
+        )
 
 
 def test_harvested_strips_are_labelled_with_their_lines_digits() -> None:
