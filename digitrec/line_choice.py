@@ -65,10 +65,7 @@ def reread_lines(
 ) -> tuple[list[DigitCrop], list[DigitReading]]:
     """The digits (crops and readings, in reading order) with each line's reading replaced by
     the line reader's where it is that much likelier (see the module's docstring)."""
-    members: dict[int, list[int]] = {}
-    for index, crop in enumerate(crops):
-        members.setdefault(crop.line, []).append(index)
-    asked = [strip for strip in strips if strip.line in members]
+    members, asked = _lines(strips, crops)
     segmented = ["".join(readings[k].digit for k in members[strip.line]) for strip in asked]
     choices = [_alternatives([readings[k] for k in members[strip.line]]) for strip in asked]
     lines = reader.read(
@@ -100,6 +97,18 @@ def reread_lines(
     return kept_crops, kept_readings
 
 
+def _lines(
+    strips: Sequence[LineStrip], crops: Sequence[DigitCrop]
+) -> tuple[dict[int, list[int]], list[LineStrip]]:
+    """The indices of the crops on each text line, and the strips of those lines in line
+    order."""
+    members: dict[int, list[int]] = {}
+    for index, crop in enumerate(crops):
+        members.setdefault(crop.line, []).append(index)
+    asked = sorted((strip for strip in strips if strip.line in members), key=lambda s: s.line)
+    return members, asked
+
+
 def _alternatives(readings: Sequence[DigitReading]) -> list[tuple[int, int, str]]:
     """(position, rank in the classifier's top, the line's text) for each line that differs
     from segmentation's in one digit, that digit another of the classifier's top 3."""
@@ -122,7 +131,7 @@ def _second_opinion(
         alternatives
     ):
         return list(readings)
-    best = {p: (float(np.log(max(r.confidence, 1e-6))), 0) for p, r in enumerate(readings)}
+    best = [(float(np.log(max(r.confidence, 1e-6))), 0) for r in readings]  # (score, rank)
     for (position, rank, _), weighed in zip(
         alternatives, line.alternative_log_probabilities, strict=True
     ):
@@ -156,16 +165,14 @@ def vouched_lines(
     """The digits of the lines (those of `crops`) that the line reader reads surely enough to
     vouch for them on a page the classifier is unsure of (see VOUCH_PROBABILITY), as it reads
     them; none if it vouches for no line."""
-    members: dict[int, list[DigitCrop]] = {}
-    for crop in crops:
-        members.setdefault(crop.line, []).append(crop)
-    asked = sorted((strip for strip in strips if strip.line in members), key=lambda s: s.line)
+    members, asked = _lines(strips, crops)
     sure = np.log(VOUCH_PROBABILITY)
     out_crops: list[DigitCrop] = []
     out_readings: list[DigitReading] = []
     for strip, line in zip(asked, reader.read([s.image for s in asked]), strict=True):
         if len(line.text) >= VOUCH_DIGITS and line.log_probability >= sure:
-            line_crops, line_readings = _line_digits(strip, line, members[strip.line])
+            line_crops = [crops[k] for k in members[strip.line]]
+            line_crops, line_readings = _line_digits(strip, line, line_crops)
             out_crops += line_crops
             out_readings += line_readings
     return out_crops, out_readings

@@ -146,11 +146,11 @@ class LineReader:
             owner = [k for k, texts in enumerate(alternatives) for _ in texts]
             flat = [text for texts in alternatives for text in texts]
             if flat:
-                flat_scores = _log_probability(log_probs[:, owner], frames[owner], flat)
-                weighed = [
-                    tuple(float(flat_scores[i]) for i, o in enumerate(owner) if o == k)  # type: ignore[arg-type]
-                    for k in range(len(strips))
-                ]
+                # Back to their strips, in order: each strip's texts are consecutive in `flat`
+                # (none is None, so neither is any score).
+                scored = _log_probability(log_probs[:, owner], frames[owner], flat)
+                flat_scores = iter(float(score) for score in scored if score is not None)
+                weighed = [tuple(next(flat_scores) for _ in texts) for texts in alternatives]
         return [
             LineReading(text, line, float(score or 0.0), other, alternative)
             for text, line, score, other, alternative in zip(
