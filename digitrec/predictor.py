@@ -65,6 +65,9 @@ Thresholds on the model's answers:
   a photo where nothing touching the edge was dropped is not framed, one where nothing was
   found must show more than one piece framed, and a clean image (a scan or a drawing) is
   framed if the framed copy is clean too (Predictor._framed_look).
+- Told there is one digit (`single`), the pieces found are read as one, from the union of
+  their boxes; in an image not cropped to them, only those near the largest piece
+  (vision.one_digit): a grid line's fragment across the page is not part of the digit.
 - An image where segmentation finds no ink that looks like a digit (a blank page, a flat
   photo, noise, specks) reads as `text == ""` with no digits: "no digit" is an answer.
 - So does one (not read with `single`) where the median top probability of the candidates
@@ -94,7 +97,7 @@ from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_
 from digitrec.vision.frame import fills, frame_margin, framed, reaches_edge
 from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
-from digitrec.vision.preprocess import normalize_digit
+from digitrec.vision.one_digit import around_largest, merge_into_one
 from digitrec.vision.segment import (
     CLEAN_MAX_SIDE,
     DigitCrop,
@@ -160,8 +163,6 @@ SINGLE_MIN_CONTRAST = 0.08
 TIGHT_FILL = 0.5
 # Photos framed at most this long (px): a crop of a phone photo, not the whole of one.
 FRAMED_PHOTO_MAX_SIDE = 2048
-# Room kept around the ink when --single re-normalizes the union of all pieces.
-_SINGLE_MARGIN = 0.15
 
 
 class Predictor:
@@ -209,6 +210,13 @@ class Predictor:
                 image, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True
             )
             pieces = replace(pieces, second_look=True)
+        if single and len(pieces.crops) > 1:
+            # Unless the image is cropped to the digit, pieces far from the largest are not
+            # part of it: a grid line's fragment, the paper's edge (vision.one_digit).
+            near = around_largest(pieces.crops)
+            boxes = [crop.box for crop in pieces.crops]
+            if len(near) < len(pieces.crops) and not fills(image.shape[:2], boxes, TIGHT_FILL):
+                pieces = replace(pieces, crops=near, joins=[])
         if single and len(pieces.crops) > 1:
             last = len(pieces.crops) - 1
             whole = [j.crop for j in pieces.joins if (j.first, j.last) == (0, last)]
@@ -444,18 +452,3 @@ def deskewed(digits: np.ndarray) -> np.ndarray:
         shift = np.float32([[1, 0, size / 2 - cx], [0, 1, size / 2 - cy]])
         upright.append(cv2.warpAffine(sheared, shift, (size, size), flags=cv2.INTER_LINEAR))
     return np.stack(upright) if upright else np.zeros_like(digits, dtype=np.float32)
-
-
-def merge_into_one(gray: np.ndarray, crops: list[DigitCrop]) -> DigitCrop:
-    """One digit from all the pieces found: the union of their boxes, normalized afresh."""
-    left = min(crop.box[0] for crop in crops)
-    top = min(crop.box[1] for crop in crops)
-    right = max(crop.box[0] + crop.box[2] for crop in crops)
-    bottom = max(crop.box[1] + crop.box[3] for crop in crops)
-    margin = round(_SINGLE_MARGIN * max(right - left, bottom - top))
-    region = gray[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
-    digit = normalize_digit(region)
-    if digit is None:  # the pieces were found on the whole page; keep the largest then
-        largest = max(crops, key=lambda crop: crop.box[2] * crop.box[3])
-        digit = largest.image
-    return DigitCrop((left, top, right - left, bottom - top), digit, line=0)

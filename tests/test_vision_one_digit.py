@@ -1,0 +1,49 @@
+"""Told an image holds one digit: the pieces that make it (vision.one_digit)."""
+
+import numpy as np
+import pytest
+
+from digitrec.data.synthetic_photos import GlyphSource, cropped_to_digits, make_photo
+from digitrec.models.loading import load_classifier
+from digitrec.predictor import Predictor
+from digitrec.vision import one_digit
+from digitrec.vision.one_digit import around_largest
+from digitrec.vision.segment import DigitCrop
+
+
+def _crop(x: int, y: int, w: int, h: int) -> DigitCrop:
+    return DigitCrop((x, y, w, h), np.zeros((28, 28), np.float32), line=0)
+
+
+def test_pieces_near_the_largest_are_kept_and_far_ones_left_out() -> None:
+    digit = _crop(100, 100, 40, 60)
+    broken_off = _crop(145, 110, 10, 20)  # 5 px to its right: a stroke cut by a grid line
+    chained = _crop(158, 130, 8, 8)  # beside that piece, 18 px from the digit
+    grid_line = _crop(400, 90, 4, 70)  # far to the right
+    speck = _crop(60, 300, 3, 3)  # far below
+    crops = [speck, digit, grid_line, broken_off, chained]
+    assert around_largest(crops) == [digit, broken_off, chained]
+    assert around_largest([grid_line]) == [grid_line]
+
+
+def test_a_grid_lines_fragment_away_from_the_digit_is_not_read_into_it() -> None:
+    # A synthetic photo (tune half) whose single-digit reading took a fragment of the squared
+    # paper's line, far from the 6, into the digit's box and read "2".
+    glyphs = GlyphSource(mnist_part="tune", use_fonts=False)
+    photo = make_photo(np.random.default_rng([7002, 452]), "single", glyphs)
+    predictor = Predictor(load_classifier("default"))
+    assert predictor.read_image(photo.image, single=True).text == photo.text == "6"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(one_digit, "NEAR_LARGEST", float("inf"))  # every piece is near
+        assert predictor.read_image(photo.image, single=True).text == "2"
+
+
+def test_a_digit_cropped_to_its_box_keeps_all_its_pieces() -> None:
+    # Cropped to the digit, every piece is the digit's, however far apart: this 4's pieces
+    # around its largest alone read "2".
+    glyphs = GlyphSource(mnist_part="tune", use_fonts=False)
+    photo = cropped_to_digits(make_photo(np.random.default_rng([7002, 151]), "single", glyphs), 0.0)
+    predictor = Predictor(load_classifier("default"))
+    pieces = predictor.preprocess(photo.image, single=False)
+    assert len(around_largest(pieces)) < len(pieces)
+    assert predictor.read_image(photo.image, single=True).text == photo.text == "4"
