@@ -16,6 +16,7 @@ from digitrec.models.loading import load_classifier
 from digitrec.predictor import (
     PAGE_CONFIDENCE,
     SECOND_LOOK_CONFIDENCE,
+    SINGLE_SECOND_LOOK_CONFIDENCE,
     Predictor,
     deskewed,
     without_fragments,
@@ -218,6 +219,21 @@ def test_what_only_the_closer_look_found_must_be_read_surer(monkeypatch, numbers
     # Between the two page confidences.
     text = Predictor(_ReadsAOne(0.65), gate=None, line_reader=None).read_image(pixels).text
     assert text == ("" if closer else "1" * len(digits))
+
+
+def test_told_there_is_one_digit_a_second_look_needs_less(monkeypatch, numbers):
+    from digitrec import predictor as module
+
+    assert SINGLE_SECOND_LOOK_CONFIDENCE < 0.6 < SECOND_LOOK_CONFIDENCE
+    found = module.find_pieces
+    monkeypatch.setattr(
+        module, "find_pieces", lambda image, **kw: replace(found(image, **kw), second_look=True)
+    )
+    pixels, _ = numbers[0]
+    for confidence, text in [(0.6, "1"), (0.4, "")]:
+        reader = Predictor(_ReadsAOne(confidence), gate=None, line_reader=None)
+        assert reader.read_image(pixels, single=True).text == text
+        assert reader.read_image(pixels).text == ""
 
 
 def _stroke(lean: float) -> np.ndarray:
