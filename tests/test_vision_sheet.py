@@ -206,3 +206,34 @@ def test_the_table_is_filled_with_the_paper_level_nearby() -> None:
     paper, lit = float(np.median(photo[shadowed_rim])), float(np.median(photo[found & ~shadow]))
     # Within a third of the way from the shadowed paper to the lit paper's level (0.9 of it).
     assert abs(float(np.median(filled[beside_shadowed])) - paper) < abs(lit - paper) / 3
+
+
+def test_paper_notched_by_a_shadow_is_found_past_it() -> None:
+    # A shadow over the sheet's upper left and the table above it: the lit paper's region is an
+    # L, too far from convex for a sheet, but grown past the shadow's soft edge it is one.
+    photo, sheet = _sheet_on_table()
+    shade = np.zeros(photo.shape, np.float32)
+    shade[:300, :330] = 1.0
+    shade = ndimage.gaussian_filter(shade, 20)
+    found = find_sheet(photo * (1 - 0.55 * shade))
+    assert found is not None  # None without
+    assert not (found & ~sheet).any()
+    assert found.sum() > 0.75 * sheet.sum()  # the lit part alone is 0.6 of it
+
+
+def test_a_ruled_line_leaves_no_slit_in_the_paper_grown_past_a_shadow() -> None:
+    from digitrec.vision.sheet import _past_shadow
+
+    # The lit upper half of a sheet (160-px copy), its soft lower edge, and beyond it the
+    # shadowed half, bounded by the sheet's sharp edge and crossed by a sharp ruled line
+    # that runs in from the sheet's left edge.
+    lit = np.zeros((160, 160), bool)
+    lit[30:80, 30:130] = True
+    soft = np.zeros_like(lit)
+    soft[79, 30:130] = True
+    barrier = np.ones_like(lit)
+    barrier[31:130, 31:130] = False
+    barrier[105, 30:100] = True
+    grown = _past_shadow(lit, soft, barrier)
+    assert grown is not None
+    assert grown[90:120, 40:120].all()  # without closing, rows around the line are not
