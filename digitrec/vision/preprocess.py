@@ -272,7 +272,8 @@ def _skewness(g: np.ndarray, parts: int) -> float:
     high = g - filters.box_mean(g, size)
     high -= high.mean()
     spread = float(np.std(high))
-    return float(np.mean(high**3)) / spread**3 if spread > 0 else 0.0
+    # high * high * high: numpy's float32 power by 3 is a hundred times slower.
+    return float(np.mean(high * high * high)) / spread**3 if spread > 0 else 0.0
 
 
 def _background(signal: np.ndarray, window: int | None = None) -> np.ndarray:
