@@ -14,6 +14,7 @@ from PIL import Image
 from digitrec.cli import main
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import (
+    LONE_DIGIT,
     PAGE_CONFIDENCE,
     SECOND_LOOK_CONFIDENCE,
     SINGLE_SECOND_LOOK_CONFIDENCE,
@@ -234,6 +235,22 @@ def test_told_there_is_one_digit_a_second_look_needs_less(monkeypatch, numbers):
         reader = Predictor(_ReadsAOne(confidence), gate=None, line_reader=None)
         assert reader.read_image(pixels, single=True).text == text
         assert reader.read_image(pixels).text == ""
+
+
+def _page_with_a_mark(height: int) -> np.ndarray:
+    """Grey paper, 600x800, with one dark upright mark `height` px tall."""
+    page = np.random.default_rng(3).normal(205, 4, (600, 800))
+    page[300 : 300 + height, 400 : 400 + max(2, height // 6)] = 60
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def test_a_lone_speck_on_a_page_is_no_digit(predictor):
+    # 14 px is under LONE_DIGIT of the page's 600: dust, or a dot of ink, which alone on the
+    # page read as a 1 without the rule. Told there is a digit, the reader still reads it.
+    assert 14 < LONE_DIGIT * 600 < 30
+    assert predictor.read_image(_page_with_a_mark(14)).text == ""
+    assert predictor.read_image(_page_with_a_mark(14), single=True).text == "1"
+    assert predictor.read_image(_page_with_a_mark(30)).text == "1"
 
 
 def _stroke(lean: float) -> np.ndarray:
