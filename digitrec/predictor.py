@@ -71,7 +71,8 @@ Thresholds on the model's answers:
 - An image where segmentation finds no ink that looks like a digit (a blank page, a flat
   photo, noise, specks) reads as `text == ""` with no digits: "no digit" is an answer. So does
   a page (not read with `single`) where all that was found is one mark under LONE_DIGIT = 0.03
-  of the image's shorter side: dust or a dot of ink, not a digit written alone.
+  of the image's shorter side, or one the gate gives under LONE_GATE = 0.05 of being a whole
+  digit: dust, a dot of ink, the table's corner, not a digit written alone.
 - So does one (not read with `single`) where the median top probability of the candidates
   is below PAGE_CONFIDENCE: what is left of a blank page's shadows, paper edges and texture
   after segmentation rarely looks like a digit to the model, while a real number's digits
@@ -134,6 +135,12 @@ SINGLE_SECOND_LOOK_CONFIDENCE = 0.5
 # photos (tune half) blank pages read "no digit" 793 of 800 instead of 790 (0.04: 794); numbers
 # of 2-8 digits as before.
 LONE_DIGIT = 0.03
+# Nor is one that the gate (digitrec.gate) gives under this probability of being one whole
+# digit: a corner of the table, a fragment of the paper's edge, a speck at the image's edge. On
+# synthetic photos (tune half) blank pages read "no digit" 796 of 800 instead of 793 (0.1 the
+# same); of 368 single-digit photos read without `single` where one candidate was found, one
+# read right is lost (gate 0.04); numbers as before.
+LONE_GATE = 0.05
 # A piece under this share of the digits' height (their upper quartile) read with less than
 # LOW_CONFIDENCE is left out of the number: the tail of a 2 cut off, a dash, a speck. On synthetic
 # photos (tune half, 1,500 numbers) 6 more read right, with 0.4-0.5 and 0.4-0.8 confidence alike;
@@ -346,9 +353,18 @@ class Predictor:
             reading.box = crop.box
         if self.line_reader is not None and pieces.strips:
             crops, readings = reread_lines(self.line_reader, pieces.strips, crops, readings)
-        if not single and len(crops) == 1 and crops[0].box[3] < LONE_DIGIT * min(image.shape[:2]):
+        if not single and len(crops) == 1 and self._lone_mark(image, crops[0]):
             return Reading()
         return Reading(readings, [crop.image for crop in crops])
+
+    def _lone_mark(self, image: np.ndarray, crop: DigitCrop) -> bool:
+        """Whether the one candidate found on a page is a stray mark, not a digit written
+        alone: small (LONE_DIGIT), or what the gate takes for no whole digit (LONE_GATE)."""
+        if crop.box[3] < LONE_DIGIT * min(image.shape[:2]):
+            return True
+        if self.gate is None or crop.context is None:
+            return False
+        return float(one_digit_probability(self.gate, crop.context[None])[0]) < LONE_GATE
 
     def _best_reading(self, pieces: Pieces) -> tuple[list[DigitCrop], list[DigitReading]]:
         """The pieces, some joined into one digit where the model reads them likelier so

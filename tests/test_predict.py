@@ -15,6 +15,7 @@ from digitrec.cli import main
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import (
     LONE_DIGIT,
+    LONE_GATE,
     PAGE_CONFIDENCE,
     SECOND_LOOK_CONFIDENCE,
     SINGLE_SECOND_LOOK_CONFIDENCE,
@@ -251,6 +252,29 @@ def test_a_lone_speck_on_a_page_is_no_digit(predictor):
     assert predictor.read_image(_page_with_a_mark(14)).text == ""
     assert predictor.read_image(_page_with_a_mark(14), single=True).text == "1"
     assert predictor.read_image(_page_with_a_mark(30)).text == "1"
+
+
+class _Gate:
+    """A stand-in gate (digitrec.gate) that gives every candidate `one` of being one digit."""
+
+    classes = ("not one digit", "one digit")
+
+    def __init__(self, one: float) -> None:
+        self.one = one
+
+    def predict_proba(self, contexts):
+        return np.tile(np.float32([1 - self.one, self.one]), (len(contexts), 1))
+
+
+def test_a_lone_candidate_the_gate_takes_for_no_digit_is_none(mnist_parts):
+    _, test = mnist_parts
+    pixels = _number_image(test.images[5000:5001])  # one digit, alone on the page
+    digit = str(test.labels[5000])
+    classifier = load_classifier("default")
+    assert LONE_GATE > 0.02
+    assert Predictor(classifier, gate=_Gate(0.02)).read_image(pixels).text == ""
+    assert Predictor(classifier, gate=_Gate(0.02)).read_image(pixels, single=True).text == digit
+    assert Predictor(classifier, gate=_Gate(0.5)).read_image(pixels).text == digit
 
 
 def _stroke(lean: float) -> np.ndarray:
