@@ -14,6 +14,7 @@ from digitrec.data.drawn_strips import MAX_DIGITS, drawn_strip
 from digitrec.data.line_strips import strip_text
 from digitrec.line_choice import (
     LINE_MARGIN,
+    ONE_MORE_MARGIN,
     SAME_LENGTH_MARGIN,
     VOUCH_PROBABILITY,
     reread_lines,
@@ -174,6 +175,9 @@ def _segmented_line() -> tuple[list, list[DigitCrop], list[DigitReading]]:
         ("30", LINE_MARGIN - 0.5, "05"),  # not sure enough: segmentation's kept
         ("8", SAME_LENGTH_MARGIN - 0.5, "05"),  # same length: must be surer still
         ("8", SAME_LENGTH_MARGIN, "85"),
+        ("10", ONE_MORE_MARGIN, "105"),  # a 1 that touched the 0, found by the line reader
+        ("10", ONE_MORE_MARGIN - 0.5, "05"),
+        ("30", ONE_MORE_MARGIN, "05"),  # another digit more needs LINE_MARGIN
         ("", 50.0, "05"),  # reading nothing does not take a line's digits away
     ],
 )
