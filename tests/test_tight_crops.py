@@ -180,11 +180,11 @@ def test_a_photo_longer_than_a_crop_is_not_framed(predictor, mnist_parts, monkey
     crop = _cropped_to_ink(row, 0.75 * 255, 80)
     framings = []
     monkeypatch.setattr(
-        "digitrec.predictor.framed", lambda *args: framings.append(args) or framed(*args)
+        "digitrec.vision.tight_crop.framed", lambda *args: framings.append(args) or framed(*args)
     )
     predictor.read_image(crop)
     assert len(framings) == 1
-    monkeypatch.setattr("digitrec.predictor.FRAMED_PHOTO_MAX_SIDE", max(crop.shape) - 1)
+    monkeypatch.setattr("digitrec.vision.tight_crop.FRAMED_PHOTO_MAX_SIDE", max(crop.shape) - 1)
     predictor.read_image(crop)
     assert len(framings) == 1
 
