@@ -102,14 +102,15 @@ def fill_outside(gray: np.ndarray, sheet: np.ndarray) -> np.ndarray:
     gray = np.asarray(gray, dtype=np.float32)
     level = np.full(gray.shape, float(np.median(gray[sheet])) if sheet.any() else 0.5, np.float32)
     weight = sheet.astype(np.float32)
+    paper = gray * weight
     # Widest window first, each narrower one overwriting where it reaches the sheet.
     for share in FILL_WINDOWS:
         size = max(3, round(share * max(gray.shape)) | 1)
         near = cv2.boxFilter(weight, -1, (size, size), borderType=cv2.BORDER_CONSTANT)
-        total = cv2.boxFilter(gray * weight, -1, (size, size), borderType=cv2.BORDER_CONSTANT)
+        total = cv2.boxFilter(paper, -1, (size, size), borderType=cv2.BORDER_CONSTANT)
         reached = near > 0.02
         level[reached] = total[reached] / near[reached]
-    return np.where(sheet, gray, level).astype(np.float32)
+    return np.where(sheet, gray, level)  # float32, as both are
 
 
 def _candidate(
