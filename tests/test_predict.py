@@ -238,6 +238,20 @@ def test_told_there_is_one_digit_a_second_look_needs_less(monkeypatch, numbers):
         assert reader.read_image(pixels).text == ""
 
 
+def test_small_digits_broken_up_close_are_read_as_the_first_look_found_them(predictor, monkeypatch):
+    # A number of 13-px digits, which find_pieces looks at again enlarged: there the paper's
+    # texture breaks them into fragments that read as no digit. The first look had them whole.
+    from digitrec import predictor as module
+    from digitrec.data.synthetic_photos import GlyphSource, make_photo
+
+    glyphs = GlyphSource(mnist_part="tune", use_fonts=False)
+    photo = make_photo(np.random.default_rng([7031, 357]), "number", glyphs)
+    assert photo.text == "68" and max(box[3] for box in photo.boxes) < 20
+    assert predictor.read_image(photo.image).text == "68"
+    monkeypatch.setattr(module, "FIRST_LOOK_DIGITS", 99)
+    assert predictor.read_image(photo.image).text == ""
+
+
 def _page_with_a_mark(height: int) -> np.ndarray:
     """Grey paper, 600x800, with one dark upright mark `height` px tall."""
     page = np.random.default_rng(3).normal(205, 4, (600, 800))

@@ -156,6 +156,9 @@ class Pieces:
     # Each text line's ink as one strip (vision.strips), for the reader of whole lines; none
     # when told the image holds one digit.
     strips: list[LineStrip] = field(default_factory=list)
+    # Found up close (see find_pieces' zoom): what the first look had found, for the reader to
+    # fall back on.
+    before_zoom: "Pieces | None" = None
 
     def moved(self, dx: int, dy: int, scale: float = 1.0) -> "Pieces":
         """The pieces with their boxes scaled by `scale`, then moved by (dx, dy)."""
@@ -165,13 +168,15 @@ class Pieces:
         ]
         crops = [crop.moved(dx, dy, scale) for crop in self.crops]
         strips = [strip.moved(dx, dy, scale) for strip in self.strips]
-        return replace(self, crops=crops, joins=joins, strips=strips)
+        before = None if self.before_zoom is None else self.before_zoom.moved(dx, dy, scale)
+        return replace(self, crops=crops, joins=joins, strips=strips, before_zoom=before)
 
     def within(self, height: int, width: int) -> "Pieces":
         """The pieces with their boxes cut to an image of (height, width)."""
         joins = [replace(j, crop=j.crop.within(height, width)) for j in self.joins]
         crops = [crop.within(height, width) for crop in self.crops]
-        return replace(self, crops=crops, joins=joins)
+        before = None if self.before_zoom is None else self.before_zoom.within(height, width)
+        return replace(self, crops=crops, joins=joins, before_zoom=before)
 
     def by_geometry(self) -> list[DigitCrop]:
         """The digits as geometry alone has them, before the reader's choice: each blob cut
@@ -275,7 +280,9 @@ def find_pieces(
     # edges, and a strip of the table beside it passed for the sheet (see page_ink).
     again = _segment(region, None, max(size, 16), min_contrast, sheet=False, one_digit=one_digit)
     again = replace(again, second_look=pieces.second_look, edge_ink_dropped=pieces.edge_ink_dropped)
-    return again.moved(x0, y0, 1 / enlarged) if again.crops else pieces
+    if not again.crops:
+        return pieces
+    return replace(again.moved(x0, y0, 1 / enlarged), before_zoom=pieces)
 
 
 def _segment(
