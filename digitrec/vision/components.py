@@ -51,11 +51,6 @@ SIDE_SPAN = 0.8
 # at most 0.09 beside them, bar one at 0.2), at most RAMP_ONE_SIDED of that on the other.
 RAMP_INK = 0.12
 RAMP_ONE_SIDED = 0.25
-# ... and still RAMP_INK there RAMP_DEPTH px further out: the blur beside a marker's stroke ends
-# within a few pixels (a "1" 22 px thick, bowed, measured 0.28 at SIDE_OUT on its bowed side and
-# 0.02 a pixel further), a shadow's ramp goes on. On synthetic photos (tune half) single digits
-# 971 -> 972 of 1,000, numbers and blank pages as before; 4 px lost a blank page.
-RAMP_DEPTH = 2.0
 # A dropped component at least CORE_HEIGHT digit heights tall whose strongest ink is CORE_PEAK
 # times its median, and at least CORE_INK (the page's strongest ink is 1), is cut again halfway
 # between the two (see keep_strokes).
@@ -238,7 +233,7 @@ def along_the_edge(parts: Components, shape: tuple[int, ...]) -> np.ndarray:
     return straight_piece(parts) & ((upright & sides) | (flat & ends))
 
 
-def side_ink(parts: Components, ink: np.ndarray, out_px: float = SIDE_OUT) -> np.ndarray:
+def side_ink(parts: Components, ink: np.ndarray) -> np.ndarray:
     """Per component (n, 2): the median ink just outside each long side of its main axis,
     SIDE_OUT px beyond its breadth, over the middle of its length. A pen's stroke has paper
     on both sides; the sheet's edge with a soft shadow beside it has a ramp on one."""
@@ -247,7 +242,7 @@ def side_ink(parts: Components, ink: np.ndarray, out_px: float = SIDE_OUT) -> np
     ux, uy = np.cos(theta), -np.sin(theta)
     nx, ny = -uy, ux
     along = np.linspace(-SIDE_SPAN / 2, SIDE_SPAN / 2, 17)[None, :] * parts.length[:, None]
-    out = (parts.breadth / 2 + out_px)[:, None]
+    out = (parts.breadth / 2 + SIDE_OUT)[:, None]
     cy, cx = parts.centre[:, :1], parts.centre[:, 1:]
     sides = []
     for sign in (-1, 1):
@@ -260,15 +255,10 @@ def side_ink(parts: Components, ink: np.ndarray, out_px: float = SIDE_OUT) -> np
 
 def edge_with_ramp(parts: Components, ink: np.ndarray) -> np.ndarray:
     """Thin straight lines with ink fading away on one side only: the sheet's edge beside its
-    soft shadow (see side_ink). Beside a pen's "1" the ink is gone within a few pixels, even
-    where its blur reaches past SIDE_OUT (RAMP_DEPTH)."""
+    soft shadow (see side_ink). Beside a pen's "1" the ink is gone within a few pixels."""
     sides = side_ink(parts, ink)
     strong, weak = sides.max(axis=1), sides.min(axis=1)
-    ramp = straight_line(parts) & (strong >= RAMP_INK) & (weak <= RAMP_ONE_SIDED * strong)
-    if ramp.any():
-        further = side_ink(parts, ink, SIDE_OUT + RAMP_DEPTH)
-        ramp &= further[np.arange(len(sides)), sides.argmax(axis=1)] >= RAMP_INK
-    return ramp
+    return straight_line(parts) & (strong >= RAMP_INK) & (weak <= RAMP_ONE_SIDED * strong)
 
 
 def keep_strokes(
