@@ -153,10 +153,12 @@ STRAY_GATE = 0.2
 SINGLE_MIN_CONTRAST = 0.08
 # Where small digits were looked at up close (vision.segment.find_pieces' zoom) and that read as
 # no digit, the first look's pieces are read instead, if they read as a number of at least this
-# many digits: enlarged, a grid or ruled paper can break 13-px digits into fragments that the
-# first look had whole ("27030" on squared paper). On synthetic photos (tune half) numbers of 2-8
-# digits read exactly 1,602 -> 1,606 of 1,800; taking a lone digit too gave 2 of 800 blank
-# pages a digit (dust the close look had rightly dropped).
+# many digits with SECOND_LOOK_CONFIDENCE: enlarged, a grid or ruled paper can break 13-px
+# digits into fragments that the first look had whole ("27030" on squared paper). On synthetic
+# photos (tune half) numbers of 2-8 digits read exactly 1,602 -> 1,604 of 1,800, blank pages as
+# before (2,400). At PAGE_CONFIDENCE, 1,606 numbers, but 1 of 2,400 blank pages read two grid
+# cells as "29" (and the photo benchmark's blank pages 495 -> 493 of 500, with another change);
+# a lone digit too, 2 of 800 blank pages a digit (dust the close look had rightly dropped).
 FIRST_LOOK_DIGITS = 2
 
 
@@ -244,7 +246,9 @@ class Predictor:
         # Told there is one digit, _pieces made one candidate of what the close look found,
         # which the first look's pieces are not.
         if not reading.digits and pieces.before_zoom is not None and not single:
-            first_look = self._read_pieces(image, pieces.before_zoom, single=False)
+            # A second reading, which must be surer, as a second look's (SECOND_LOOK_CONFIDENCE).
+            before = replace(pieces.before_zoom, second_look=True)
+            first_look = self._read_pieces(image, before, single=False)
             if len(first_look.digits) >= FIRST_LOOK_DIGITS:
                 return first_look
         return reading

@@ -238,18 +238,45 @@ def test_told_there_is_one_digit_a_second_look_needs_less(monkeypatch, numbers):
         assert reader.read_image(pixels).text == ""
 
 
-def test_small_digits_broken_up_close_are_read_as_the_first_look_found_them(predictor, monkeypatch):
-    # A number of 13-px digits, which find_pieces looks at again enlarged: there the paper's
-    # texture breaks them into fragments that read as no digit. The first look had them whole.
-    from digitrec import predictor as module
-    from digitrec.data.synthetic_photos import GlyphSource, make_photo
+class _ReadsInkAsAOne:
+    """A model that reads a candidate with ink as a "1" with probability `confidence`, an empty
+    one (a fragment that left nothing in its crop, say) as a "1" with probability 0.2."""
 
-    glyphs = GlyphSource(mnist_part="tune", use_fonts=False)
-    photo = make_photo(np.random.default_rng([7031, 357]), "number", glyphs)
-    assert photo.text == "68" and max(box[3] for box in photo.boxes) < 20
-    assert predictor.read_image(photo.image).text == "68"
-    monkeypatch.setattr(module, "FIRST_LOOK_DIGITS", 99)
-    assert predictor.read_image(photo.image).text == ""
+    classes = tuple(str(d) for d in range(10))
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+
+    def predict_proba(self, digits):
+        inked = np.asarray(digits).reshape(len(digits), -1).max(axis=1) > 0
+        top = np.where(inked, self.confidence, 0.2)[:, None]
+        probabilities = np.repeat((1 - top) / 9, 10, axis=1).astype(np.float32)
+        probabilities[:, 1] = top[:, 0]
+        return probabilities
+
+
+@pytest.mark.parametrize(("confidence", "expected"), [(0.9, "11"), (0.6, "")])
+def test_small_digits_broken_up_close_are_read_as_the_first_look_found_them(
+    monkeypatch, numbers, confidence, expected
+):
+    # What the zoom found reads as no digit (its crops empty here); the first look's two
+    # digits are read instead, if read as surely as a second look's (SECOND_LOOK_CONFIDENCE).
+    from digitrec import predictor as module
+
+    assert PAGE_CONFIDENCE < 0.6 < SECOND_LOOK_CONFIDENCE < 0.9
+    found = module.find_pieces
+    pixels = next(image for image, text in numbers if len(text) == 2)
+
+    def zoomed(image, **kw):
+        first = found(image, **kw)
+        blank = [replace(crop, image=np.zeros_like(crop.image)) for crop in first.crops]
+        return replace(first, crops=blank, joins=[], strips=[], before_zoom=first)
+
+    monkeypatch.setattr(module, "find_pieces", zoomed)
+    reader = Predictor(_ReadsInkAsAOne(confidence), gate=None, line_reader=None)
+    assert reader.read_image(pixels).text == expected
+    monkeypatch.setattr(module, "FIRST_LOOK_DIGITS", 3)  # a number of three digits at least
+    assert reader.read_image(pixels).text == ""
 
 
 def _page_with_a_mark(height: int) -> np.ndarray:
