@@ -79,6 +79,10 @@ Thresholds on the model's answers:
   mostly do, even when one or two of them are unsure. Unless the line reader reads a line of
   it as two digits or more with probability VOUCH_PROBABILITY = 0.7 (line_choice): then that
   line is read as the line reader reads it (a small, blurred number).
+- Small digits found again up close (vision.segment's zoom) that read as no digit there are
+  read as the first look found them, if that reads as a number of FIRST_LOOK_DIGITS = 2 digits
+  or more with the median confidence asked of a second look (SECOND_LOOK_CONFIDENCE = 0.7):
+  enlarged, squared or ruled paper can break 13-px digits into fragments.
 """
 
 from __future__ import annotations
