@@ -67,6 +67,25 @@ def test_a_strip_holds_the_line_at_digit_scale_with_its_tilt_taken_out() -> None
     assert (strip.top, strip.bottom) == (2 * 65, 2 * 140)
 
 
+def test_blobs_inside_a_wide_one_are_placed_where_they_lie_along_it() -> None:
+    # A wide blob (x 50-250) and two narrower ones within its span: each is placed by its
+    # overlap with the wide one, not with the last one placed (which put the third before the
+    # strip's start, drawn at its end by numpy's negative indices, or an IndexError on a photo).
+    ink = np.zeros((100, 400), np.float32)
+    labels = np.zeros((100, 400), np.int32)
+    boxes = [(40, 50, 60, 250), (30, 80, 70, 100), (30, 120, 70, 140)]
+    blobs = []
+    for number, (y0, x0, y1, x1) in enumerate(boxes, start=1):
+        ink[y0:y1, x0:x1] = 1.0
+        labels[y0:y1, x0:x1] = number
+        blobs.append(Blob((number,), (y0, x0, y1, x1)))
+    strip = line_strip(ink, labels, np.zeros_like(ink, bool), blobs, 0, (1.0, 1.0))
+    assert strip is not None and np.all(np.diff(strip.columns) >= 0)
+    tall = np.flatnonzero(strip.image.sum(axis=0) > 0.5 * STRIP_DIGIT)  # the two tall blobs
+    runs = np.split(tall, np.flatnonzero(np.diff(tall) > 1) + 1)
+    assert [round(strip.columns[run[0]]) for run in runs] == pytest.approx([80, 120], abs=2)
+
+
 def test_a_strip_too_long_for_a_number_is_none() -> None:
     ink = np.zeros((20, 4000), np.float32)
     labels = np.zeros((20, 4000), np.int32)

@@ -74,12 +74,16 @@ def line_strip(
 
     patches, starts, widths = [], [], []
     cursor = float(STRIP_PAD)
-    right = None
+    # The rightmost edge of the blobs placed so far, in the image and in the strip: a blob
+    # starting left of it overlaps the blob that reaches that far (not the last one placed,
+    # which may lie inside a wide one) as much as it does in the image.
+    right: int | None = None
+    right_at = cursor
     for blob in blobs:
         y0, x0, y1, x1 = blob.box
         if right is not None:
             gap = min(max(x0 - right, 0) * factor, MAX_GAP * STRIP_DIGIT)
-            cursor += gap if x0 >= right else (x0 - right) * factor  # overlap stays overlap
+            cursor = right_at + (gap if x0 >= right else (x0 - right) * factor)
         patch = own_ink(ink, labels, blob, rules, fringe=0)[0].astype(np.float32)
         size = (max(1, round(blob.width * factor)), max(1, round(blob.height * factor)))
         patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
@@ -90,8 +94,8 @@ def line_strip(
         patches.append((patch, top))
         starts.append(cursor)
         widths.append(size[0])
-        cursor += size[0]
-        right = x1 if right is None else max(right, x1)
+        if right is None or x1 > right:
+            right, right_at = x1, cursor + size[0]
     width = int(np.ceil(max(s + w for s, w in zip(starts, widths, strict=True)))) + STRIP_PAD
     if width > MAX_WIDTH:
         return None
