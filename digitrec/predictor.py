@@ -258,6 +258,8 @@ class Predictor:
         return reading
 
     def _read_pieces(self, image: np.ndarray, pieces: Pieces, *, single: bool) -> Reading:
+        """What the candidates `pieces` read as, by the thresholds on the model's answers (see
+        the module's docstring)."""
         if not pieces.crops:
             return Reading()
         crops, readings = self._best_reading(pieces)
