@@ -279,10 +279,14 @@ def find_pieces(
     # The part around the digits is no photo of a sheet on a table: the paper runs off its
     # edges, and a strip of the table beside it passed for the sheet (see page_ink).
     again = _segment(region, None, max(size, 16), min_contrast, sheet=False, one_digit=one_digit)
-    again = replace(again, second_look=pieces.second_look, edge_ink_dropped=pieces.edge_ink_dropped)
     if not again.crops:
         return pieces
-    return replace(again.moved(x0, y0, 1 / enlarged), before_zoom=pieces)
+    return replace(
+        again.moved(x0, y0, 1 / enlarged),
+        second_look=pieces.second_look,
+        edge_ink_dropped=pieces.edge_ink_dropped,
+        before_zoom=pieces,
+    )
 
 
 def _segment(
