@@ -24,7 +24,7 @@ MARGIN = 0.15
 def around_largest(crops: list[DigitCrop]) -> list[DigitCrop]:
     """The pieces near the largest one (by box area), and near those in turn (NEAR_LARGEST), in
     their order."""
-    largest = max(range(len(crops)), key=lambda k: crops[k].box[2] * crops[k].box[3])
+    largest = max(range(len(crops)), key=lambda k: _area(crops[k]))
     reach = NEAR_LARGEST * max(crops[largest].box[2:])
     chosen = {largest}
     frontier = [largest]
@@ -35,6 +35,11 @@ def around_largest(crops: list[DigitCrop]) -> list[DigitCrop]:
                 chosen.add(k)
                 frontier.append(k)
     return [crop for k, crop in enumerate(crops) if k in chosen]
+
+
+def _area(crop: DigitCrop) -> int:
+    """The area of the crop's box: which piece is the largest."""
+    return crop.box[2] * crop.box[3]
 
 
 def _gap(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -55,6 +60,5 @@ def merge_into_one(gray: np.ndarray, crops: list[DigitCrop]) -> DigitCrop:
     region = gray[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
     digit = normalize_digit(region)
     if digit is None:  # the pieces were found on the whole page; keep the largest then
-        largest = max(crops, key=lambda crop: crop.box[2] * crop.box[3])
-        digit = largest.image
+        digit = max(crops, key=_area).image
     return DigitCrop((left, top, right - left, bottom - top), digit, line=0)
