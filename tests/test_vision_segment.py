@@ -382,13 +382,14 @@ def test_a_clean_small_digit_is_not_enlarged(monkeypatch) -> None:
     assert len(crops) == 1 and seen == [(28, 28)]
 
 
-@pytest.mark.parametrize("height, kept", [(40, True), (150, False)])
+@pytest.mark.parametrize("height, kept", [(40, True), (120, True), (150, False)])
 def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
     monkeypatch, height: int, kept: bool
 ) -> None:
     # On a 4000-px page the first look finds digits down to MIN_DIGIT_PX x 4000 / WORK_SIZE,
     # ~71 px: a 150-px candidate that only the closer look finds is something the first look
-    # saw and dropped (a sheet's edge), a 40-px one a digit too small for it.
+    # saw and dropped (a sheet's edge), a 40-px one a digit too small for it, and a 120-px one
+    # one it may have seen too faint (thin strokes averaged out).
     crop = DigitCrop((100, 100, height // 2, height), np.zeros((28, 28), np.float32), 0)
     # The first look, the closer one, and (for a small find) the zoom, here finding nothing more.
     looks = iter([segment.Pieces([], []), segment.Pieces([crop], []), segment.Pieces([], [])])
