@@ -171,6 +171,22 @@ def test_slightly_sloping_line_is_one_line() -> None:
     assert {c.line for c in crops} == {0}
 
 
+@pytest.mark.parametrize("uphill", [True, False])
+def test_a_steeply_sloping_number_is_one_line_in_order(uphill: bool) -> None:
+    # 25 degrees: each digit's rows overlap its neighbour's too little to chain them as they
+    # lie, so the lines fall side by side, a staircase, until the blobs are levelled.
+    indices = _upright(6, np.random.default_rng(12))
+    rise = 130 * np.tan(np.radians(25)) * (1 if uphill else -1)
+    ink = np.zeros((900, 900), np.float32)
+    boxes = [
+        _paste(ink, _digit(i, 3.5), 40 + 130 * k, round(420 - rise * k))
+        for k, i in enumerate(indices)
+    ]
+    crops = segment_digits(_paper(ink))
+    _assert_found(crops, boxes, tolerance=6)
+    assert {c.line for c in crops} == {0}
+
+
 def test_a_short_piece_on_a_sloping_line_joins_the_line() -> None:
     # Digits 100 px tall, each 30 px higher than the last; a 5's detached bar to the right of
     # the third one's body, level with the fourth's top: it shares 10 of its 30 rows with the

@@ -63,6 +63,19 @@ CUT_DRIFT = 0.2
 CUT_CENTRE = 1e-3
 # Boxes on one text line overlap vertically by this share of the shorter one.
 LINE_OVERLAP = 0.4
+# A number on a slope steep enough to fall into text lines side by side (a staircase: no two
+# sharing more than STAIR_OVERLAP digit heights of columns) is one line if at least MIN_SLOPED
+# digit-sized blobs lie along a straight line through their centres, within LEVEL_RESIDUAL
+# digit heights (root mean square), each step to the next climbing at least STEADY_STEP of the
+# line's rise: levelled by that slope, the blobs are laid out again. On MNIST numbers of six
+# digits rising or falling 25 degrees, 20 of 20 read right instead of 10 (20 degrees: 17
+# instead of 12); synthetic photos (tune half: 1,800 numbers, 1,000 single digits, 2,400
+# blank pages) read exactly as before. Without the steady steps, 3 numbers written on two
+# level lines, the second beside the first and lower, were read as one rising line.
+MIN_SLOPED = 3
+LEVEL_RESIDUAL = 0.15
+STEADY_STEP = 0.5
+STAIR_OVERLAP = 0.25
 # Pieces shorter than this share of the typical height do not lay out lines, only join them.
 SHORT_PIECE = 0.5
 # A text line whose tallest piece is under this share of the tallest line's digit height is no
@@ -282,7 +295,64 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     5's detached bar, a fragment of a broken stroke) then joins the line of the digit nearest
     to it that it overlaps: on a sloping line it may overlap the digit before it too little,
     and must not start a line of its own that the next digit would follow.
+
+    A number written (or photographed) so steeply uphill or downhill that its digits barely
+    overlap their neighbours' rows falls into lines side by side, a staircase: if its digits
+    climb steadily along a straight line (_steady_slope), the lines are laid again on the blobs
+    levelled by its slope, and kept if that makes them one. Lines one above the other (a page
+    of several) are no staircase.
     """
+    lines = _lines(blobs)
+    if len(lines) < 2 or not _staircase(blobs, lines):
+        return lines
+    slope = _steady_slope(blobs)
+    if slope is None:
+        return lines
+    tilted = _lines([_levelled(blob, -slope) for blob in blobs])
+    return tilted if len(tilted) == 1 else lines
+
+
+def _steady_slope(blobs: list[Blob]) -> float | None:
+    """The slope (px down per px right) of the line through the digit-sized blobs' centres, if
+    there are MIN_SLOPED of them and they lie along it within LEVEL_RESIDUAL of their height
+    (root mean square): the steady rise of one number, not two level lines at two heights."""
+    height = upper_quartile(b.height for b in blobs)
+    tall = [b for b in blobs if b.height >= SHORT_PIECE * height]
+    if len(tall) < MIN_SLOPED:
+        return None
+    x = np.array([_centre_x(b) for b in tall])
+    y = np.array([(b.box[0] + b.box[2]) / 2 for b in tall])
+    if np.ptp(x) == 0:
+        return None
+    slope, offset = np.polyfit(x, y, 1)
+    residual = float(np.sqrt(np.mean((y - slope * x - offset) ** 2)))
+    # Every step from one digit to the next climbs (or falls) its share, not two level groups
+    # with one jump between them.
+    order = np.argsort(x)
+    dx, dy = np.diff(x[order]), np.diff(y[order])
+    steady = bool(np.all(dy * np.sign(slope) >= STEADY_STEP * abs(slope) * dx))
+    return float(slope) if steady and residual <= LEVEL_RESIDUAL * height else None
+
+
+def _levelled(blob: Blob, slope: float) -> Blob:
+    """The blob's box moved down by `slope` times its centre's column: on a line rising by
+    `slope` px per px to the right, the boxes come level."""
+    shift = round(slope * _centre_x(blob))
+    y0, x0, y1, x1 = blob.box
+    return replace(blob, box=(y0 + shift, x0, y1 + shift, x1))
+
+
+def _staircase(blobs: list[Blob], lines: list[list[int]]) -> bool:
+    """Whether the lines lie side by side: no two share more than STAIR_OVERLAP of the digits'
+    height of columns."""
+    height = upper_quartile(b.height for b in blobs)
+    spans = sorted(
+        (min(blobs[k].box[1] for k in m), max(blobs[k].box[3] for k in m)) for m in lines
+    )
+    return all(b[0] - a[1] >= -STAIR_OVERLAP * height for a, b in pairwise(spans))
+
+
+def _lines(blobs: list[Blob]) -> list[list[int]]:
     if not blobs:
         return []
     height = upper_quartile(b.height for b in blobs)
