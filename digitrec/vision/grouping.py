@@ -303,20 +303,22 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     of several) are no staircase.
     """
     lines = _lines(blobs)
-    if len(lines) < 2 or not _staircase(blobs, lines):
+    if len(lines) < 2:
         return lines
-    slope = _steady_slope(blobs)
+    height = upper_quartile(b.height for b in blobs)
+    if not _staircase(blobs, lines, height):
+        return lines
+    slope = _steady_slope(blobs, height)
     if slope is None:
         return lines
     tilted = _lines([_levelled(blob, -slope) for blob in blobs])
     return tilted if len(tilted) == 1 else lines
 
 
-def _steady_slope(blobs: list[Blob]) -> float | None:
+def _steady_slope(blobs: list[Blob], height: float) -> float | None:
     """The slope (px down per px right) of the line through the digit-sized blobs' centres, if
     there are MIN_SLOPED of them and they lie along it within LEVEL_RESIDUAL of their height
     (root mean square): the steady rise of one number, not two level lines at two heights."""
-    height = upper_quartile(b.height for b in blobs)
     tall = [b for b in blobs if b.height >= SHORT_PIECE * height]
     if len(tall) < MIN_SLOPED:
         return None
@@ -342,10 +344,9 @@ def _levelled(blob: Blob, slope: float) -> Blob:
     return replace(blob, box=(y0 + shift, x0, y1 + shift, x1))
 
 
-def _staircase(blobs: list[Blob], lines: list[list[int]]) -> bool:
+def _staircase(blobs: list[Blob], lines: list[list[int]], height: float) -> bool:
     """Whether the lines lie side by side: no two share more than STAIR_OVERLAP of the digits'
-    height of columns."""
-    height = upper_quartile(b.height for b in blobs)
+    `height` of columns."""
     spans = sorted(
         (min(blobs[k].box[1] for k in m), max(blobs[k].box[3] for k in m)) for m in lines
     )
