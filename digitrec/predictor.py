@@ -83,6 +83,14 @@ Thresholds on the model's answers:
   read as the first look found them, if that reads as a number of FIRST_LOOK_DIGITS = 2 digits
   or more with the median confidence asked of a second look (SECOND_LOOK_CONFIDENCE = 0.7):
   enlarged, squared or ruled paper can break 13-px digits into fragments.
+- A number (not read with `single`) whose digits climb steadily along a line 8 to 35 degrees
+  steep (vision.tilt: 3 digits or more) is read again from the image turned back level by that
+  angle, and that reading kept if it has no fewer digits and the model's mean log-probability
+  of its digits is higher, its boxes mapped back onto the image as given: a page photographed
+  askew leans every digit, which the model reads worse; handwriting that merely climbs keeps
+  its digits upright. On synthetic photos of numbers (tune half, 300) turned 15 degrees, 235
+  read exactly instead of 228 (10 degrees: 255 instead of 254); MNIST numbers turned 25
+  degrees, 15 of 16 instead of 13. Level photos read as before.
 """
 
 from __future__ import annotations
@@ -107,6 +115,7 @@ from digitrec.vision.joins import choose_segments
 from digitrec.vision.one_digit import around_largest, merge_into_one
 from digitrec.vision.segment import DigitCrop, Pieces, find_pieces
 from digitrec.vision.tight_crop import TIGHT_FILL, framed_look
+from digitrec.vision.tilt import box_back, line_angle, turned
 
 TOP_K = 3
 # Below this median top probability of all candidates an image holds no digit (see above). On
@@ -237,10 +246,28 @@ class Predictor:
         """What `image` reads; `stages`, if given, receives a picture of each step (see
         vision.debug), ending with the digits read in their boxes."""
         reading = self._read(image, single=single, stages=stages)
+        if not single:
+            reading = self._read_turned_back(image, reading)
         if stages is not None:
             boxes = [(d.box, d.digit) for d in reading.digits if d.box is not None]
             stages["digits"] = draw_readings(image, boxes)
         return reading
+
+    def _read_turned_back(self, image: np.ndarray, reading: Reading) -> Reading:
+        """The image read again turned back by the angle its digits' line slopes at, if that
+        is steep (vision.tilt), kept if the model is surer of it: a page photographed askew."""
+        angle = line_angle([d.box for d in reading.digits if d.box is not None])
+        if angle is None:
+            return reading
+        level, back = turned(np.asarray(image), angle)
+        again = self._read(level, single=False, stages=None)
+        # Not a reading that dropped a digit the model was unsure of: that looks surer too.
+        if len(again.digits) < len(reading.digits) or _sureness(again) <= _sureness(reading):
+            return reading
+        for digit in again.digits:
+            if digit.box is not None:
+                digit.box = box_back(digit.box, back, np.shape(image))
+        return again
 
     def _read(
         self, image: np.ndarray, *, single: bool, stages: dict[str, np.ndarray] | None
@@ -353,6 +380,11 @@ class Predictor:
 
     def read_file(self, path: str | Path, *, single: bool = False) -> Reading:
         return self.read_image(read_image_file(path, max_pixels=self.max_pixels), single=single)
+
+
+def _sureness(reading: Reading) -> float:
+    """The model's mean log-probability of the digits read."""
+    return float(np.mean([np.log(max(d.confidence, 1e-6)) for d in reading.digits]))
 
 
 def without_stray_marks(chosen: list[int], lines: list[int], one: np.ndarray) -> list[int]:

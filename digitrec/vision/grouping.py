@@ -13,6 +13,7 @@ from scipy import ndimage
 
 from digitrec.vision import filters
 from digitrec.vision.components import typical_height
+from digitrec.vision.tilt import steady_slope
 
 # Specks: components whose longer side is under this share of the typical digit height.
 SPECK_SIZE = 0.15
@@ -64,17 +65,13 @@ CUT_CENTRE = 1e-3
 # Boxes on one text line overlap vertically by this share of the shorter one.
 LINE_OVERLAP = 0.4
 # A number on a slope steep enough to fall into text lines side by side (a staircase: no two
-# sharing more than STAIR_OVERLAP digit heights of columns) is one line if at least MIN_SLOPED
-# digit-sized blobs lie along a straight line through their centres, within LEVEL_RESIDUAL
-# digit heights (root mean square), each step to the next climbing at least STEADY_STEP of the
-# line's rise: levelled by that slope, the blobs are laid out again. On MNIST numbers of six
-# digits rising or falling 25 degrees, 20 of 20 read right instead of 10 (20 degrees: 17
-# instead of 12); synthetic photos (tune half: 1,800 numbers, 1,000 single digits, 2,400
-# blank pages) read exactly as before. Without the steady steps, 3 numbers written on two
-# level lines, the second beside the first and lower, were read as one rising line.
-MIN_SLOPED = 3
-LEVEL_RESIDUAL = 0.15
-STEADY_STEP = 0.5
+# sharing more than STAIR_OVERLAP digit heights of columns) is one line if its digit-sized blobs
+# climb steadily along a straight line (tilt.steady_slope): levelled by that slope, the blobs
+# are laid out again. On MNIST numbers of six digits rising or falling 25 degrees, 20 of 20
+# read right instead of 10 (20 degrees: 17 instead of 12); synthetic photos (tune half: 1,800
+# numbers, 1,000 single digits, 2,400 blank pages) read exactly as before. Without the steady
+# steps, 3 numbers written on two level lines, the second beside the first and lower, were
+# read as one rising line.
 STAIR_OVERLAP = 0.25
 # Pieces shorter than this share of the typical height do not lay out lines, only join them.
 SHORT_PIECE = 0.5
@@ -298,7 +295,7 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
 
     A number written (or photographed) so steeply uphill or downhill that its digits barely
     overlap their neighbours' rows falls into lines side by side, a staircase: if its digits
-    climb steadily along a straight line (_steady_slope), the lines are laid again on the blobs
+    climb steadily along a straight line (tilt.steady_slope), the lines are laid again on the blobs
     levelled by its slope, and kept if that makes them one. Lines one above the other (a page
     of several) are no staircase.
     """
@@ -308,32 +305,13 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     height = upper_quartile(b.height for b in blobs)
     if not _staircase(blobs, lines, height):
         return lines
-    slope = _steady_slope(blobs, height)
+    tall = [b for b in blobs if b.height >= SHORT_PIECE * height]
+    centres_y = [(b.box[0] + b.box[2]) / 2 for b in tall]
+    slope = steady_slope(np.array([_centre_x(b) for b in tall]), np.array(centres_y), height)
     if slope is None:
         return lines
     tilted = _lines([_levelled(blob, -slope) for blob in blobs])
     return tilted if len(tilted) == 1 else lines
-
-
-def _steady_slope(blobs: list[Blob], height: float) -> float | None:
-    """The slope (px down per px right) of the line through the digit-sized blobs' centres, if
-    there are MIN_SLOPED of them and they lie along it within LEVEL_RESIDUAL of their height
-    (root mean square): the steady rise of one number, not two level lines at two heights."""
-    tall = [b for b in blobs if b.height >= SHORT_PIECE * height]
-    if len(tall) < MIN_SLOPED:
-        return None
-    x = np.array([_centre_x(b) for b in tall])
-    y = np.array([(b.box[0] + b.box[2]) / 2 for b in tall])
-    if np.ptp(x) == 0:
-        return None
-    slope, offset = np.polyfit(x, y, 1)
-    residual = float(np.sqrt(np.mean((y - slope * x - offset) ** 2)))
-    # Every step from one digit to the next climbs (or falls) its share, not two level groups
-    # with one jump between them.
-    order = np.argsort(x)
-    dx, dy = np.diff(x[order]), np.diff(y[order])
-    steady = bool(np.all(dy * np.sign(slope) >= STEADY_STEP * abs(slope) * dx))
-    return float(slope) if steady and residual <= LEVEL_RESIDUAL * height else None
 
 
 def _levelled(blob: Blob, slope: float) -> Blob:
