@@ -26,6 +26,7 @@ from digitrec.data.synthetic_photos import (
 )
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
+from digitrec.vision.tilt import turned
 
 SEED = 2024
 COUNTS = {"single": 1000, "number": 500, "blank": 500}
@@ -42,6 +43,9 @@ PHONE_SEED = 4048
 # with this many digit heights of paper left and right and none above or below, single digits
 # to their box.
 CROP_SIDE_MARGIN = {"single": 0.0, "number": 0.3}
+# The number photos also turned this many degrees, clockwise and anticlockwise in turn, as a
+# photo taken askew (the sheet and the digits on it lean alike).
+TURN_DEGREES = 15.0
 # Numbers are also counted by two traits that decide most failures: whether neighbouring digits
 # overlap side by side (their boxes share columns, so they may touch), and the median digit
 # height in the photo's pixels, in these bands (upper bounds, px).
@@ -59,6 +63,7 @@ def photo_benchmark(runs_dir: Path) -> str:
     right: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     total: dict[str, Counter[int]] = {kind: Counter() for kind in COUNTS}
     cropped_right: Counter[str] = Counter()
+    turned_right = 0
     trait_right: Counter[str] = Counter()
     trait_total: Counter[str] = Counter()
     for offset, (kind, count) in enumerate(COUNTS.items()):
@@ -72,6 +77,8 @@ def photo_benchmark(runs_dir: Path) -> str:
                 for trait in number_traits(photo):
                     trait_total[trait] += 1
                     trait_right[trait] += got == photo.text
+                askew, _ = turned(photo.image, TURN_DEGREES * (-1) ** index)
+                turned_right += predictor.read_image(askew).text == photo.text
             if got == photo.text:
                 right[kind][len(photo.text)] += 1
             elif failures < EXAMPLES:
@@ -90,6 +97,7 @@ def photo_benchmark(runs_dir: Path) -> str:
         _report(right, total, seconds, failures_dir, glyphs)
         + _traits_report(trait_right, trait_total)
         + _cropped_report(cropped_right)
+        + _turned_report(turned_right)
         + _phone_report(phone)
     )
 
@@ -140,6 +148,15 @@ def _cropped_report(right: Counter[str]) -> str:
         f"({right['number']}/{COUNTS['number']}) |",
     ]
     return "\n".join(["", *rows, ""])
+
+
+def _turned_report(right: int) -> str:
+    count = COUNTS["number"]
+    return (
+        f"\nThe numbers' photos turned {TURN_DEGREES:g} degrees (clockwise and anticlockwise in "
+        f"turn, `vision.tilt.turned`), as a photo taken askew: {right / count:.1%} "
+        f"({right}/{count}) read exactly.\n"
+    )
 
 
 def _phone_photos(predictor: Predictor, glyphs: GlyphSource) -> dict[str, tuple[int, int, float]]:
