@@ -37,3 +37,10 @@ def test_a_box_in_the_turned_image_maps_back_onto_the_original() -> None:
     # bounding box of a bounding box, each turned 20 degrees (56 x 60 px), and a pixel.
     assert x <= 300 and y <= 100 and x + w >= 330 and y + h >= 140
     assert w <= 58 and h <= 62
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint16, bool, np.float64])
+def test_any_image_type_the_reader_takes_can_be_turned(dtype) -> None:
+    image = np.zeros((40, 60), dtype=dtype)
+    level, _ = turned(image, 15.0)
+    assert level.ndim == 2 and level.shape[0] > 40
