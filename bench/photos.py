@@ -35,7 +35,7 @@ EXAMPLES = 5  # failure pictures saved per kind
 BIG_PHOTO = (4000, 3000)  # 12 megapixels, as a phone takes them
 # Timed runs of preprocessing it, after one untimed warm-up call (first-call costs: lazy imports,
 # allocator growth, cold caches), as a server or batch reads its second photo and on.
-BIG_RUNS = 5
+BIG_RUNS = 11
 # Phone-size photos (12 MP, either orientation) of each kind: fewer, as each takes ~5 s to make.
 PHONE_COUNTS = {"single": 30, "number": 40, "blank": 20}
 PHONE_SEED = 4048
