@@ -681,9 +681,32 @@ def test_a_line_with_a_ramp_of_shadow_on_one_side_is_the_sheets_edge() -> None:
     for name, (profile, expected) in cases.items():
         ink = np.zeros((200, 200), np.float32)
         ink[50:150, 90 : 90 + len(profile)] = profile
-        mask = ink > 0.5
-        parts = measure(ink, ndimage.label(mask)[0], None)
-        assert edge_with_ramp(parts, ink).tolist() == [expected], name
+        labels = ndimage.label(ink > 0.5)[0]
+        parts = measure(ink, labels, None)
+        assert edge_with_ramp(parts, ink, labels).tolist() == [expected], name
+
+
+def test_a_bent_marker_one_with_soft_flanks_is_no_sheets_edge() -> None:
+    # A thick marker "1", slanting, bent near its top and tapering there, its ink fading over
+    # three pixels on both flanks alike. Sampled at a fixed distance from its main axis, one
+    # side landed on its own flank and read as a ramp: the digit was dropped as the sheet's
+    # edge. Beyond the stroke's own edge there is paper on both sides.
+    from digitrec.vision.components import edge_with_ramp
+
+    rows = np.arange(0, 181, 15)
+    left = np.array([108, 100, 98, 89, 87, 82, 77, 72, 68, 67, 64, 65, 67])
+    right = np.array([115, 116, 117, 111, 112, 106, 99, 97, 92, 91, 92, 89, 88])
+    ink = np.zeros((240, 200), np.float32)
+    x = np.arange(200)
+    for r in range(181):
+        a, b = np.interp(r, rows, left), np.interp(r, rows, right)
+        core = np.clip(np.minimum(x - a + 1, b - x + 1), 0, 1)
+        out = np.maximum(x - b, a - x)
+        flank = np.where(out > 0, np.clip(0.45 - 0.15 * (out - 1), 0, None), 0)
+        ink[30 + r] = np.maximum(core, flank)
+    labels = ndimage.label(ink > 0.5)[0]
+    parts = measure(ink, labels, None)
+    assert edge_with_ramp(parts, ink, labels).tolist() == [False]
 
 
 def test_a_stroke_touching_a_soft_shadow_is_cut_out_of_it() -> None:

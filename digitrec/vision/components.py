@@ -233,32 +233,50 @@ def along_the_edge(parts: Components, shape: tuple[int, ...]) -> np.ndarray:
     return straight_piece(parts) & ((upright & sides) | (flat & ends))
 
 
-def side_ink(parts: Components, ink: np.ndarray) -> np.ndarray:
-    """Per component (n, 2): the median ink just outside each long side of its main axis,
-    SIDE_OUT px beyond its breadth, over the middle of its length. A pen's stroke has paper
-    on both sides; the sheet's edge with a soft shadow beside it has a ramp on one."""
+def side_ink(parts: Components, ink: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per component in `ids` (len(ids), 2): the median ink just outside each long side,
+    SIDE_OUT px beyond where the component ends along each normal to its main axis, over the
+    middle of its length. A pen's stroke has paper on both sides; the sheet's edge with a soft
+    shadow beside it has a ramp on one. Measured from the component's own edge, not from its
+    axis: a thick, slightly bent marker "1" reaches past its axis's breadth, and its soft flank
+    was read as a ramp."""
     theta = np.radians(parts.angle)
     # The axis (x right, y down) and its normal.
     ux, uy = np.cos(theta), -np.sin(theta)
     nx, ny = -uy, ux
     along = np.linspace(-SIDE_SPAN / 2, SIDE_SPAN / 2, 17)[None, :] * parts.length[:, None]
-    out = (parts.breadth / 2 + SIDE_OUT)[:, None]
-    cy, cx = parts.centre[:, :1], parts.centre[:, 1:]
-    sides = []
-    for sign in (-1, 1):
-        x = np.rint(cx + along * ux[:, None] + sign * out * nx[:, None]).astype(int)
-        y = np.rint(cy + along * uy[:, None] + sign * out * ny[:, None]).astype(int)
-        x, y = np.clip(x, 0, ink.shape[1] - 1), np.clip(y, 0, ink.shape[0] - 1)
-        sides.append(np.median(ink[y, x], axis=1))
-    return np.stack(sides, axis=1)
+    ay = parts.centre[:, :1] + along * uy[:, None]
+    ax = parts.centre[:, 1:] + along * ux[:, None]
+    sides = np.zeros((ids.size, 2))
+    for row, k in enumerate(ids):
+        # Signed steps across the axis, out past the component's breadth on either side.
+        reach = int(np.ceil(parts.breadth[k])) + 1
+        steps = np.arange(-reach, reach + 1)
+        y = np.floor(0.5 + ay[k][:, None] + steps * ny[k]).astype(int)
+        x = np.floor(0.5 + ax[k][:, None] + steps * nx[k]).astype(int)
+        inside = (y >= 0) & (y < ink.shape[0]) & (x >= 0) & (x < ink.shape[1])
+        on = inside & (labels[y.clip(0, ink.shape[0] - 1), x.clip(0, ink.shape[1] - 1)] == k + 1)
+        half = parts.breadth[k] / 2
+        # Where a ray misses the component (a gap), its axis's breadth stands in.
+        first = np.where(on.any(axis=1), steps[on.argmax(axis=1)], -half)
+        last = np.where(on.any(axis=1), steps[on.shape[1] - 1 - on[:, ::-1].argmax(axis=1)], half)
+        for side, out in enumerate((first - SIDE_OUT, last + SIDE_OUT)):
+            sy = np.clip(np.floor(0.5 + ay[k] + out * ny[k]).astype(int), 0, ink.shape[0] - 1)
+            sx = np.clip(np.floor(0.5 + ax[k] + out * nx[k]).astype(int), 0, ink.shape[1] - 1)
+            sides[row, side] = np.median(ink[sy, sx])
+    return sides
 
 
-def edge_with_ramp(parts: Components, ink: np.ndarray) -> np.ndarray:
+def edge_with_ramp(parts: Components, ink: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Thin straight lines with ink fading away on one side only: the sheet's edge beside its
     soft shadow (see side_ink). Beside a pen's "1" the ink is gone within a few pixels."""
-    sides = side_ink(parts, ink)
-    strong, weak = sides.max(axis=1), sides.min(axis=1)
-    return straight_line(parts) & (strong >= RAMP_INK) & (weak <= RAMP_ONE_SIDED * strong)
+    found = np.zeros(parts.area.size, dtype=bool)
+    line = np.flatnonzero(straight_line(parts))
+    if line.size:
+        sides = side_ink(parts, ink, labels, line)
+        strong, weak = sides.max(axis=1), sides.min(axis=1)
+        found[line] = (strong >= RAMP_INK) & (weak <= RAMP_ONE_SIDED * strong)
+    return found
 
 
 def keep_strokes(
@@ -306,7 +324,7 @@ def _strokes(
 ) -> tuple[np.ndarray, Components]:
     parts = measure(ink, labels, maps)
     shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast)
-    shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink)
+    shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink, labels)
     keep = shaped & strong
     faint_ok = parts.level * contrast >= RESCUE_CONTRAST * min_contrast
     return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
