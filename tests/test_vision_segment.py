@@ -291,6 +291,41 @@ def test_table_around_a_tilted_sheet_is_ignored(angle: float) -> None:
     assert list(_read(segment_digits(photo))) == list(_mnist()[1][indices])
 
 
+@pytest.mark.parametrize("side", ["right", "bottom"])
+def test_a_page_photographed_close_with_a_strip_of_desk_along_one_side_is_read(side: str) -> None:
+    # The page runs off three sides of the photo, a dark desk shows along the fourth: the strip
+    # is a band across the photo as the page is, and was taken for a dark sheet, its edge for
+    # the sheet's, and the digits looked for in it: none found.
+    indices = _upright(6, np.random.default_rng(5))
+    ink, _ = _number(indices, scale=2.0, gap=6, shape=(270, 420))
+    photo = _paper(ink)
+    if side == "right":
+        photo[:, -100:] = 0.25
+    else:
+        photo[-60:] = 0.25
+    photo += np.random.default_rng(0).normal(0, 0.01, photo.shape)
+    assert list(_read(segment_digits(photo))) == list(_mnist()[1][indices])
+
+
+def test_a_small_number_near_the_sheets_edge_is_read_up_close_on_the_sheet() -> None:
+    # A small sheet on a dark, grainy table, a small number written close to its edge: the look
+    # up close at the number takes in the table beside it, where the grain read as digits and
+    # the table's edge as a "1" unless it keeps to the sheet the first look found.
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        indices = _upright(6, rng)
+        digits = [_digit(i, 0.6) for i in indices]
+        ink = np.zeros((270, 200), np.float32)
+        x = 165 - sum(d.shape[1] + 3 for d in digits)
+        for digit in digits:
+            _paste(ink, digit, x, 130)
+            x += digit.shape[1] + 3
+        paper = np.full(ink.shape, 0.24, np.float32)
+        paper[25:250, 20:170] = 0.84
+        photo = paper - 0.5 * ink * (paper - 0.12) + rng.normal(0, 0.024, ink.shape)
+        assert list(_read(segment_digits(np.clip(photo, 0, 1)))) == list(_mnist()[1][indices])
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -369,11 +404,9 @@ def _small_photo(grain: float = 0.02) -> tuple[np.ndarray, list[Box]]:
 def test_the_part_around_small_digits_is_not_searched_for_a_sheet(monkeypatch) -> None:
     # Cut out of the page, the paper runs off the part's edges; a strip of table beside it
     # passed for the sheet there, and the digits, outside it, went. The first look, at the
-    # whole photo, searches.
-    from digitrec.vision import page
-
-    searched, real = [], page.find_sheet
-    monkeypatch.setattr(page, "find_sheet", lambda g: searched.append(g.shape) or real(g))
+    # whole photo, searches (and the part keeps to what it found).
+    searched, real = [], segment.find_sheet
+    monkeypatch.setattr(segment, "find_sheet", lambda g: searched.append(g.shape) or real(g))
     seen = _spy_on_segment(monkeypatch)
     photo, _ = _small_photo(grain=0.04)  # grainy enough that the enlarged part is no clean scan
     assert not segment.find_pieces(photo).clean

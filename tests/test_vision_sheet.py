@@ -58,6 +58,15 @@ def test_no_sheet_when_the_paper_fills_the_frame(page: np.ndarray) -> None:
     assert find_sheet(page) is None
 
 
+def test_two_bands_across_the_photo_are_no_sheet() -> None:
+    # A page photographed close with a strip of dark desk along one side: the strip is no dark
+    # sheet, and the page, running off three sides, is no sheet on a table either.
+    photo = np.full((300, 400), 0.9, np.float32)
+    photo[:, 320:] = 0.2
+    photo = ndimage.gaussian_filter(photo, 1.0)
+    assert find_sheet(photo) is None
+
+
 def test_a_bold_zero_filling_the_frame_is_no_sheet() -> None:
     # A marker's "0" on paper filling the frame: filled in, its ring and hole make a dark disc
     # with a sharp edge on light paper, a seventh of the photo, but half of it is paper.

@@ -62,11 +62,12 @@ PEN_SHARPNESS = 0.5
 
 
 def page_ink(
-    small: np.ndarray, min_height: float, *, sheet: bool = True
+    small: np.ndarray, min_height: float, *, sheet: bool | np.ndarray = True
 ) -> tuple[np.ndarray, float]:
-    """ink_levels of the work image, inside the sheet if one is found (and looked for: `sheet`),
-    with a background window fitted to the pen's stroke width (see stroke_width)."""
-    found = find_sheet(small) if sheet else None
+    """ink_levels of the work image, inside the sheet if one is found (and looked for: `sheet`;
+    or the sheet's mask itself, the shape of `small`, when known already), with a background
+    window fitted to the pen's stroke width (see stroke_width)."""
+    found = sheet if isinstance(sheet, np.ndarray) else find_sheet(small) if sheet else None
     # Inside the sheet only: the table around it would swamp the ink statistics.
     source = small if found is None else fill_outside(small, found)
     # The stroke width is estimated on a copy of half the size, at a quarter of the cost.

@@ -34,6 +34,10 @@ MAX_SHARE = 0.93
 MAX_BORDER = 0.5
 # The surroundings show along at least this many of the photo's four sides.
 MIN_SIDES = 2
+# It runs off at most this many of the photo's sides (see _sheet_shaped): in a page
+# photographed close with a strip of a dark desk along one side, the strip was taken for a
+# dark sheet and the digits were looked for there (none found).
+MAX_SIDES_OFF = 2
 # The step in brightness across its edge, relative to the brighter side, is at least this...
 MIN_STEP = 0.08
 # ...and sharp: the slope across the edge times SLOPE_SIGMA * sqrt(2 pi), over the step, is 1
@@ -89,9 +93,13 @@ def find_sheet(gray: np.ndarray) -> np.ndarray | None:
             best = candidate
     if best is None:
         return None
-    mask = _resize_mask(best[1], gray.shape)
-    margin = max(1, round(EDGE_MARGIN * max(gray.shape)))
-    return filters.erode(mask, margin, outside=True)
+    return kept_off_the_edge(resize_mask(best[1], gray.shape))
+
+
+def kept_off_the_edge(sheet: np.ndarray) -> np.ndarray:
+    """The sheet's mask less a margin of EDGE_MARGIN of its longer side along its edge."""
+    margin = max(1, round(EDGE_MARGIN * max(sheet.shape)))
+    return filters.erode(sheet, margin, outside=True)
 
 
 def fill_outside(gray: np.ndarray, sheet: np.ndarray) -> np.ndarray:
@@ -170,7 +178,14 @@ def _sheet_shaped(sheet: np.ndarray) -> bool:
         return False
     # The table shows on several sides; a shadow or a dark object enters from one.
     sides = sum(not edge.all() for edge in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
-    return sides >= MIN_SIDES
+    if sides < MIN_SIDES:
+        return False
+    # Running off three sides or more, with the table along one side only, it and the rest are
+    # two bands across the photo: a page photographed close with a strip of the table beside
+    # it, the other way round, or a page with a hard shadow across it. Which band holds the
+    # writing, their shapes cannot tell.
+    touched = sum(edge.any() for edge in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
+    return touched <= MAX_SIDES_OFF
 
 
 def _past_shadow(sheet: np.ndarray, soft: np.ndarray, barrier: np.ndarray) -> np.ndarray | None:
@@ -239,8 +254,8 @@ def _frame(shape: tuple[int, ...]) -> np.ndarray:
     return frame
 
 
-def _resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Nearest-neighbour enlargement of a mask to `shape`."""
+def resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Nearest-neighbour resizing of a mask to `shape`."""
     rows = np.minimum((np.arange(shape[0]) * mask.shape[0]) // shape[0], mask.shape[0] - 1)
     cols = np.minimum((np.arange(shape[1]) * mask.shape[1]) // shape[1], mask.shape[1] - 1)
     return mask[rows[:, None], cols[None, :]]
