@@ -113,7 +113,8 @@ from digitrec.vision.frame import fills
 from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
 from digitrec.vision.one_digit import around_largest, merge_into_one
-from digitrec.vision.segment import DigitCrop, Pieces, find_pieces
+from digitrec.vision.pieces import DigitCrop, Pieces
+from digitrec.vision.segment import find_pieces
 from digitrec.vision.tight_crop import TIGHT_FILL, framed_look
 from digitrec.vision.tilt import box_back, line_angle, turned
 

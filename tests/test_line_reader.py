@@ -32,7 +32,7 @@ from digitrec.line_reader import (
 )
 from digitrec.readings import DigitReading
 from digitrec.vision.grouping import Blob
-from digitrec.vision.segment import DigitCrop
+from digitrec.vision.pieces import DigitCrop
 from digitrec.vision.strips import MAX_GAP, STRIP_DIGIT, STRIP_HEIGHT, STRIP_PAD, line_strip
 
 

@@ -25,7 +25,7 @@ from digitrec.predictor import (
     without_stray_marks,
 )
 from digitrec.readings import LOW_CONFIDENCE, DigitReading
-from digitrec.vision.segment import DigitCrop
+from digitrec.vision.pieces import DigitCrop
 
 
 def _number_image(digits: np.ndarray, scale: int = 4, gap: int = 12) -> np.ndarray:

@@ -6,7 +6,7 @@ from digitrec.data.synthetic_photos import GlyphSource, cropped_to_digits, make_
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
 from digitrec.vision.one_digit import around_largest
-from digitrec.vision.segment import DigitCrop
+from digitrec.vision.pieces import DigitCrop
 
 
 def _crop(x: int, y: int, w: int, h: int) -> DigitCrop:

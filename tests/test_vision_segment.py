@@ -19,7 +19,8 @@ from digitrec.vision.grouping import (
     tentative_halves,
     upper_quartile,
 )
-from digitrec.vision.segment import WORK_SIZE, DigitCrop, segment_digits, work_image
+from digitrec.vision.pieces import DigitCrop, Pieces
+from digitrec.vision.segment import WORK_SIZE, segment_digits, work_image
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
 COUNT = 1000
@@ -441,7 +442,7 @@ def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
     # one it may have seen too faint (thin strokes averaged out).
     crop = DigitCrop((100, 100, height // 2, height), np.zeros((28, 28), np.float32), 0)
     # The first look, the closer one, and (for a small find) the zoom, here finding nothing more.
-    looks = iter([segment.Pieces([], []), segment.Pieces([crop], []), segment.Pieces([], [])])
+    looks = iter([Pieces([], []), Pieces([crop], []), Pieces([], [])])
     monkeypatch.setattr(
         segment, "_segment", lambda gray, stages, work_size, *rest, **options: next(looks)
     )

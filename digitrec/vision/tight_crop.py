@@ -6,9 +6,9 @@ edge or the table's.
 import numpy as np
 
 from digitrec.vision.frame import fills, frame_margin, framed, reaches_edge
+from digitrec.vision.pieces import Pieces
 from digitrec.vision.segment import (
     CLEAN_MAX_SIDE,
-    Pieces,
     find_pieces,
     looks_clean,
     paper_is_flat,
