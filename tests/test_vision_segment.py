@@ -720,6 +720,23 @@ def test_a_line_with_a_ramp_of_shadow_on_one_side_is_the_sheets_edge() -> None:
         assert edge_with_ramp(parts, ink, labels).tolist() == [expected], name
 
 
+def test_a_faint_sheets_edge_with_a_faint_ramp_is_the_sheets_edge() -> None:
+    # On a light table the sheet's edge is a faint line (0.4) and its shadow fainter still: a
+    # ramp of 0.11, under the fixed share a dark line's ramp must reach, but a quarter of this
+    # line's own ink. The same faint line with paper on both sides stays.
+    from digitrec.vision.components import edge_with_ramp
+
+    line = np.full(4, 0.4)
+    ramp = np.clip(0.12 - np.arange(12) / 100, 0, 1)
+    cases = {"edge": (np.r_[np.zeros(5), line, ramp], True), "faint pen": (line, False)}
+    for name, (profile, expected) in cases.items():
+        ink = np.zeros((200, 200), np.float32)
+        ink[20:180, 90 : 90 + len(profile)] = profile
+        labels = ndimage.label(ink > 0.2)[0]
+        parts = measure(ink, labels, None)
+        assert edge_with_ramp(parts, ink, labels).tolist() == [expected], name
+
+
 def test_a_bent_marker_one_with_soft_flanks_is_no_sheets_edge() -> None:
     # A thick marker "1", slanting, bent near its top and tapering there, its ink fading over
     # three pixels on both flanks alike. Sampled at a fixed distance from its main axis, one
