@@ -701,40 +701,39 @@ def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
         assert along_the_edge(parts, shape).tolist() == [expected], bar
 
 
+def _is_edge_with_ramp(profile: np.ndarray, threshold: float, length: int = 100) -> bool:
+    """edge_with_ramp's verdict on an upright line `length` px long with this ink `profile`
+    across it, the mask cut at `threshold`."""
+    from digitrec.vision.components import edge_with_ramp
+
+    ink = np.zeros((200, 200), np.float32)
+    ink[100 - length // 2 : 100 + length // 2, 90 : 90 + len(profile)] = profile
+    labels = ndimage.label(ink > threshold)[0]
+    [verdict] = edge_with_ramp(measure(ink, labels, None), ink, labels).tolist()
+    return verdict
+
+
 def test_a_line_with_a_ramp_of_shadow_on_one_side_is_the_sheets_edge() -> None:
     # The sheet's edge casting a soft shadow: ink that steps up on one side of the line and
     # fades away over many pixels on the other. A pen's "1", blurred alike on both sides (on
     # clean paper or on a smudge), and the same line without its ramp stay.
-    from digitrec.vision.components import edge_with_ramp
-
     ramp = np.clip(1.0 - np.arange(20) / 20, 0, 1)
     pen = np.array([0.2, 0.6, 1.0, 1.0, 0.6, 0.2])
     cases = {"edge with ramp": (np.r_[np.zeros(5), ramp], True), "pen": (pen, False)}
     cases["edge without ramp"] = (np.r_[np.zeros(5), ramp[:4], np.zeros(16)], False)
     cases["pen on a smudge"] = (np.r_[np.full(8, 0.3), pen, np.full(8, 0.3)], False)
     for name, (profile, expected) in cases.items():
-        ink = np.zeros((200, 200), np.float32)
-        ink[50:150, 90 : 90 + len(profile)] = profile
-        labels = ndimage.label(ink > 0.5)[0]
-        parts = measure(ink, labels, None)
-        assert edge_with_ramp(parts, ink, labels).tolist() == [expected], name
+        assert _is_edge_with_ramp(profile, 0.5) == expected, name
 
 
 def test_a_faint_sheets_edge_with_a_faint_ramp_is_the_sheets_edge() -> None:
     # On a light table the sheet's edge is a faint line (0.4) and its shadow fainter still: a
     # ramp of 0.11, under the fixed share a dark line's ramp must reach, but a quarter of this
     # line's own ink. The same faint line with paper on both sides stays.
-    from digitrec.vision.components import edge_with_ramp
-
     line = np.full(4, 0.4)
     ramp = np.clip(0.12 - np.arange(12) / 100, 0, 1)
-    cases = {"edge": (np.r_[np.zeros(5), line, ramp], True), "faint pen": (line, False)}
-    for name, (profile, expected) in cases.items():
-        ink = np.zeros((200, 200), np.float32)
-        ink[20:180, 90 : 90 + len(profile)] = profile
-        labels = ndimage.label(ink > 0.2)[0]
-        parts = measure(ink, labels, None)
-        assert edge_with_ramp(parts, ink, labels).tolist() == [expected], name
+    assert _is_edge_with_ramp(np.r_[np.zeros(5), line, ramp], 0.2, length=160)
+    assert not _is_edge_with_ramp(line, 0.2, length=160)
 
 
 def test_a_bent_marker_one_with_soft_flanks_is_no_sheets_edge() -> None:
