@@ -178,7 +178,7 @@ def test_a_markers_close_up_on_squared_paper_loses_the_lattice() -> None:
     one = np.zeros(gray.shape, np.uint8)
     cv2.polylines(one, [np.array([(145, 115), (170, 95), (162, 235)], np.int32)], False, 255, 12)
     gray[one > 0] = 0.15
-    ink, _ = page_ink(gray, min_height=8)
+    ink, _ = page_ink(gray, min_height=8, sheet=find_sheet(gray))
     assert np.mean(ink[~ndimage.binary_dilation(one > 0, iterations=3)] > 0.25) < 0.02
     assert np.mean(ink[one > 0] > 0.5) > 0.95
 

@@ -1,7 +1,9 @@
-"""The ink map of a photographed page: inside the sheet of paper if one is found, its background
-estimated with a window fitted to the pen's stroke width, ruled and squared lines taken out.
+"""The ink map of a photographed page: inside the sheet of paper if one was found (sheet.py),
+its background estimated with a window fitted to the pen's stroke width, ruled and squared
+lines taken out.
 
-    page_ink -> (sheet.py) -> stroke_width -> preprocess.ink_levels -> without_long_lines
+    page_ink -> (sheet.fill_outside) -> stroke_width -> preprocess.ink_levels
+    -> without_long_lines
 
 preprocess.threshold_ink turns any ink map into the mask the components are found in.
 """
@@ -20,7 +22,7 @@ from digitrec.vision.preprocess import (
     threshold_ink,
 )
 from digitrec.vision.rules import label
-from digitrec.vision.sheet import fill_outside, find_sheet
+from digitrec.vision.sheet import fill_outside
 
 # The background window (see preprocess.ink_levels) is this many typical stroke widths, and
 # at least MIN_WINDOW px: wide enough for a junction of strokes or a bold blot, narrow enough
@@ -62,14 +64,12 @@ PEN_SHARPNESS = 0.5
 
 
 def page_ink(
-    small: np.ndarray, min_height: float, *, sheet: bool | np.ndarray = True
+    small: np.ndarray, min_height: float, *, sheet: np.ndarray | None = None
 ) -> tuple[np.ndarray, float]:
-    """ink_levels of the work image, inside the sheet if one is found (and looked for: `sheet`;
-    or the sheet's mask itself, the shape of `small`, when known already), with a background
-    window fitted to the pen's stroke width (see stroke_width)."""
-    found = sheet if isinstance(sheet, np.ndarray) else find_sheet(small) if sheet else None
+    """ink_levels of the work image, inside the `sheet` (its mask, the shape of `small`) if one
+    was found, with a background window fitted to the pen's stroke width (see stroke_width)."""
     # Inside the sheet only: the table around it would swamp the ink statistics.
-    source = small if found is None else fill_outside(small, found)
+    source = small if sheet is None else fill_outside(small, sheet)
     # The stroke width is estimated on a copy of half the size, at a quarter of the cost.
     longest = max(source.shape)
     half = _shrink(source, longest // 2) if longest >= 4 * MIN_WINDOW else source
@@ -89,8 +89,8 @@ def page_ink(
         ink, contrast = ink_levels(source, max(window, MIN_WINDOW), dark=dark)
     else:
         ink, contrast = ink_levels(source, dark=dark)
-    if found is not None:
-        ink[~found] = 0.0
+    if sheet is not None:
+        ink[~sheet] = 0.0
     if stroke:
         length = min(LINE_STROKES * stroke * factor, LINE_OF_IMAGE * max(ink.shape))
         ink = without_long_lines(ink, length, stroke * factor)

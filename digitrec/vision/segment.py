@@ -219,10 +219,7 @@ def _sheet_part(
     paper."""
     if sheet is None:
         return False
-    y0, y1, x0, x1 = part
-    rows = np.arange(y0, min(y1, shape[0])) * sheet.shape[0] // shape[0]
-    cols = np.arange(x0, min(x1, shape[1])) * sheet.shape[1] // shape[1]
-    inside = sheet[np.ix_(rows, cols)]
+    inside = resize_mask(sheet, shape, part)
     return False if inside.all() else inside
 
 
@@ -252,7 +249,7 @@ def _segment(
             found = kept_off_the_edge(resize_mask(sheet, small.shape))
         elif sheet:
             found = find_sheet(small)
-        ink, contrast = page_ink(small, min_height, sheet=False if found is None else found)
+        ink, contrast = page_ink(small, min_height, sheet=found)
         maps = edge_maps(ink)
         threshold = ink_threshold(ink)
         inked = threshold_ink(ink, threshold)

@@ -254,8 +254,12 @@ def _frame(shape: tuple[int, ...]) -> np.ndarray:
     return frame
 
 
-def resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Nearest-neighbour resizing of a mask to `shape`."""
-    rows = np.minimum((np.arange(shape[0]) * mask.shape[0]) // shape[0], mask.shape[0] - 1)
-    cols = np.minimum((np.arange(shape[1]) * mask.shape[1]) // shape[1], mask.shape[1] - 1)
+def resize_mask(
+    mask: np.ndarray, shape: tuple[int, ...], part: tuple[int, int, int, int] | None = None
+) -> np.ndarray:
+    """Nearest-neighbour resizing of a mask to `shape`; of the resized mask only the `part`
+    (y0, y1, x0, x1, cut to `shape`), if given, without making the rest."""
+    y0, y1, x0, x1 = part or (0, shape[0], 0, shape[1])
+    rows = np.arange(y0, min(y1, shape[0])) * mask.shape[0] // shape[0]
+    cols = np.arange(x0, min(x1, shape[1])) * mask.shape[1] // shape[1]
     return mask[rows[:, None], cols[None, :]]
