@@ -246,3 +246,14 @@ def test_a_ruled_line_leaves_no_slit_in_the_paper_grown_past_a_shadow() -> None:
     grown = _past_shadow(lit, soft, barrier)
     assert grown is not None
     assert grown[90:120, 40:120].all()  # without closing, rows around the line are not
+
+
+def test_a_darker_part_of_the_sheet_at_its_edge_is_taken_in() -> None:
+    # A crisp darker patch (0.5, paper in the shade of something) along the sheet's lower edge
+    # goes with the table by brightness; the region is then notched, but a sheet is convex.
+    photo, sheet = _sheet_on_table(angle=0.0)
+    photo[290:371, 220:340] = 0.5
+    found = find_sheet(photo)
+    assert found is not None
+    assert not (found & ~sheet).any()
+    assert found[300:350, 240:320].all()  # none of it without
