@@ -125,3 +125,16 @@ def test_grow_and_shrink_match_maximum_and_minimum_filters(size) -> None:
             np.testing.assert_array_equal(ours(mask, size), scipys(mask, size=size))
     with pytest.raises(ValueError, match="odd"):
         filters.grow(mask, (2, 3))
+
+
+def test_extent_is_the_longer_side_of_each_components_box() -> None:
+    mask = np.zeros((40, 50), bool)
+    mask[5:8, 10:30] = True  # 3 x 20
+    mask[20:32, 5:6] = True  # 12 x 1
+    mask[32, 6] = True  # its diagonal neighbour: 13 x 2
+    labels, _ = ndimage.label(mask, structure=SQUARE)
+    longer = np.zeros(labels.max() + 1, int)
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        longer[index] = max(rows.stop - rows.start, cols.stop - cols.start)
+    assert np.array_equal(filters.extent(mask), longer[labels])
+    assert filters.extent(mask)[6, 12] == 20 and filters.extent(mask)[32, 6] == 13

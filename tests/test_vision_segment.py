@@ -670,6 +670,54 @@ def test_a_sheets_corner_goes_though_lone_and_short() -> None:
     assert cleaned[40:70, 40:60].any()
 
 
+def test_bits_a_rule_leaves_beside_it_do_not_make_it_a_digit() -> None:
+    # Upright rules, each with a bit of ink beside it every 12 px that the rule's band does not
+    # take, and a small 0 below them. The bits, left all along a rule, measured it as a digit
+    # 200 px tall, and no rule was long enough to go.
+    from digitrec.vision.preprocess import edge_maps
+    from digitrec.vision.rules import clean_mask
+
+    bars = []
+    for x in range(60, 340, 14):
+        bars.append((40, x, 240, x + 2))
+        bars += [(y, x + 2, y + 2, x + 5) for y in range(44, 240, 12)]
+    ink, mask, _ = _bars((300, 400), bars)
+    zero = [(155, 255), (165, 255), (170, 260), (170, 280), (165, 285), (155, 285), (150, 280)]
+    zero_ink, zero_mask, _ = _strokes((300, 400), [[*zero, zero[0]]], 3)
+    ink, mask = np.maximum(ink, zero_ink), mask | zero_mask
+    cleaned, removed, height = clean_mask(mask, ink, edge_maps(ink), min_height=8)
+    assert height < 40
+    assert removed[40:240, 60:62].mean() > 0.9 and cleaned[250:290, 145:175].sum() > 300
+
+
+def test_the_rest_of_a_lattice_counts_piece_by_piece() -> None:
+    # Squared paper whose rules the threshold broke in places: the unbroken ones are rule
+    # candidates, and all join in one piece. What is left of it (the broken rules' dashes)
+    # measured at the whole lattice's extent made the digits 200 px tall and kept every rule.
+    from digitrec.vision.preprocess import edge_maps
+    from digitrec.vision.rules import clean_mask
+
+    bars = []
+    for k in range(15):
+        x, y, inner = 60 + 14 * k, 40 + 14 * k, 2 <= k <= 12
+        if inner:
+            bars.append((40, x, 240, x + 2))
+        else:
+            bars += [(v + d, x, v + d + 6, x + 2) for v in range(40, 236, 14) for d in (0, 9)]
+        if inner and k % 2:
+            bars.append((y, 60, y + 2, 262))
+        else:
+            bars += [(y, u + d, y + 2, u + d + 6) for u in range(60, 256, 14) for d in (0, 9)]
+    ink, mask, _ = _bars((300, 400), bars)
+    ring = [(305, 100), (320, 95), (335, 100), (335, 150), (320, 155), (305, 150)]
+    ring_ink, ring_mask, _ = _strokes((300, 400), [[*ring, ring[0]]], 3)
+    ink, mask = np.maximum(ink, ring_ink), mask | ring_mask
+    cleaned, removed, height = clean_mask(mask, ink, edge_maps(ink), min_height=8)
+    assert height < 70
+    assert removed[40:240, 88:90].mean() > 0.5 and removed[82:84, 60:262].mean() > 0.5
+    assert cleaned[90:160, 300:340].sum() == ring_mask.sum()
+
+
 def test_without_candidates_taken_whole_the_height_is_measured_on_what_is_left() -> None:
     # A blank page's broad patch of shadow is no digit-like component, and no rule candidate
     # took anything whole: the height is still measured (on the patch), never infinite, which

@@ -89,6 +89,15 @@ def label(mask: np.ndarray, *, eight: bool = True) -> tuple[np.ndarray, int]:
     return labels, count - 1
 
 
+def extent(mask: np.ndarray) -> np.ndarray:
+    """Per pixel of the mask, the longer side of its component's box (3x3 neighbourhood); 0
+    off the mask."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(_bytes(mask), 8, cv2.CV_32S)
+    longer = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    longer[0] = 0
+    return longer[labels]
+
+
 def erode(mask: np.ndarray, iterations: int = 1, *, outside: bool = False) -> np.ndarray:
     """ndimage.binary_erosion(mask, iterations=..., border_value=outside) by the 3x3 cross
     (a 2-D mask) or by three pixels in a row (a 1-D one)."""
