@@ -4,7 +4,7 @@ Segmentation offers the reader alternatives (a piece alone or joined with its ne
 wide blob whole or cut in two: vision.joins) and the reader keeps the likeliest partition. The
 digit classifier's confidence alone misleads that choice: each candidate is normalized to a
 20-px box first, so a half 0 is a confident 1 and a fragment of a 7 a fair 1. The gate sees
-each candidate's context image instead (vision.segment.context_image: its own ink at the scale
+each candidate's context image instead (vision.look.context_image: its own ink at the scale
 of its line's digits), where a fragment looks small and two digits too wide, and says how
 likely it is one digit; the reader adds GATE_WEIGHT times the log of that to each candidate's
 score.

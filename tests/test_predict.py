@@ -109,7 +109,7 @@ def test_single_forces_one_digit(predictor, numbers):
 
 def test_single_cuts_no_blob_of_a_drawing_in_halves(predictor, monkeypatch):
     # Told a drawing (a clean image) holds one digit, the reader spends no time cutting a wide
-    # blob in two. A photo's still is cut (see vision.segment._segment).
+    # blob in two. A photo's still is cut (see vision.look.look_at).
     from digitrec.vision import grouping
 
     cuts = []

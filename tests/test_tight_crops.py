@@ -8,7 +8,8 @@ from digitrec.data.synthetic_photos import GlyphSource, cropped_to_digits, make_
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
 from digitrec.vision.frame import FRAME_SHARE, fills, frame_margin, framed, reaches_edge
-from digitrec.vision.segment import CLEAN_MAX_SIDE, find_pieces
+from digitrec.vision.look import CLEAN_MAX_SIDE
+from digitrec.vision.segment import find_pieces
 
 DIGITS = range(5000, 5020)
 

@@ -66,8 +66,8 @@ def test_clean_scans_read_through_the_fast_path(monkeypatch) -> None:
     of a number: all take the fast path, and read as well as MNIST itself."""
     from digitrec.models.loading import load_classifier
     from digitrec.predictor import Predictor
-    from digitrec.vision import segment
-    from digitrec.vision.segment import WORK_SIZE
+    from digitrec.vision import look
+    from digitrec.vision.look import WORK_SIZE
 
     taken: list[bool] = []
     shapes: list[tuple[int, ...]] = []
@@ -78,7 +78,7 @@ def test_clean_scans_read_through_the_fast_path(monkeypatch) -> None:
         shapes.append(gray.shape)
         return found
 
-    monkeypatch.setattr(segment, "clean_ink", counting)
+    monkeypatch.setattr(look, "clean_ink", counting)
     predictor = Predictor(load_classifier("default"))
     test = load_test_set("mnist").subset(slice(0, 200))
     scans = [

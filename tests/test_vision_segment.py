@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from digitrec.vision import segment
+from digitrec.vision import look, segment
 from digitrec.vision.components import measure
 from digitrec.vision.grouping import (
     Blob,
@@ -19,8 +19,9 @@ from digitrec.vision.grouping import (
     tentative_halves,
     upper_quartile,
 )
+from digitrec.vision.look import WORK_SIZE, work_image
 from digitrec.vision.pieces import DigitCrop, Pieces
-from digitrec.vision.segment import WORK_SIZE, segment_digits, work_image
+from digitrec.vision.segment import segment_digits
 
 MNIST = Path(__file__).resolve().parents[1] / "digitrec/data/mnist"
 COUNT = 1000
@@ -370,13 +371,13 @@ def test_a_small_number_on_a_12_megapixel_page_is_looked_for_closer() -> None:
 
 def _spy_on_segment(monkeypatch) -> list[tuple[int, ...]]:
     """The shapes of the images find_pieces segments, in order."""
-    seen, real = [], segment._segment
+    seen, real = [], segment.look_at
 
     def spying(gray, *args, **kwargs):
         seen.append(np.shape(gray)[:2])
         return real(gray, *args, **kwargs)
 
-    monkeypatch.setattr(segment, "_segment", spying)
+    monkeypatch.setattr(segment, "look_at", spying)
     return seen
 
 
@@ -406,8 +407,8 @@ def test_the_part_around_small_digits_is_not_searched_for_a_sheet(monkeypatch) -
     # Cut out of the page, the paper runs off the part's edges; a strip of table beside it
     # passed for the sheet there, and the digits, outside it, went. The first look, at the
     # whole photo, searches (and the part keeps to what it found).
-    searched, real = [], segment.find_sheet
-    monkeypatch.setattr(segment, "find_sheet", lambda g: searched.append(g.shape) or real(g))
+    searched, real = [], look.find_sheet
+    monkeypatch.setattr(look, "find_sheet", lambda g: searched.append(g.shape) or real(g))
     seen = _spy_on_segment(monkeypatch)
     photo, _ = _small_photo(grain=0.04)  # grainy enough that the enlarged part is no clean scan
     assert not segment.find_pieces(photo).clean
@@ -444,7 +445,7 @@ def test_the_closer_look_keeps_only_digits_too_small_for_the_first(
     # The first look, the closer one, and (for a small find) the zoom, here finding nothing more.
     looks = iter([Pieces([], []), Pieces([crop], []), Pieces([], [])])
     monkeypatch.setattr(
-        segment, "_segment", lambda gray, stages, work_size, *rest, **options: next(looks)
+        segment, "look_at", lambda gray, stages, work_size, *rest, **options: next(looks)
     )
     pieces = segment.find_pieces(np.zeros((3000, 4000), np.float32), zoom=True)
     assert [c.box for c in pieces.crops] == ([crop.box] if kept else [])
@@ -533,13 +534,13 @@ def test_small_digits_far_apart_on_a_big_page_are_not_segmented_at_full_size(
         digit = _digit(index, 5.0)
         page[y : y + digit.shape[0], x : x + digit.shape[1]] *= 1 - 0.85 * digit
     sizes = []
-    original = segment._segment
+    original = segment.look_at
 
     def recorded(gray, stages, work_size, *rest, **options):
         sizes.append(work_size)
         return original(gray, stages, work_size, *rest, **options)
 
-    monkeypatch.setattr(segment, "_segment", recorded)
+    monkeypatch.setattr(segment, "look_at", recorded)
     crops = segment.segment_digits(page)
     assert len(crops) == 2
     assert max(sizes) <= segment.ZOOM_MAX_SIDE
@@ -905,12 +906,12 @@ def test_the_context_image_keeps_the_lines_scale() -> None:
         return int(tall[-1] - tall[0] + 1)
 
     digit, piece = Blob((1,), (10, 40, 110, 50)), Blob((2,), (35, 150, 85, 160))
-    assert rows(segment.digit_image(ink, labels, piece, rules)) == rows(
-        segment.digit_image(ink, labels, digit, rules)
+    assert rows(look.digit_image(ink, labels, piece, rules)) == rows(
+        look.digit_image(ink, labels, digit, rules)
     )
-    whole = rows(segment.context_image(ink, labels, digit, rules, 100.0))
-    half = rows(segment.context_image(ink, labels, piece, rules, 100.0))
-    assert whole == pytest.approx(28 / segment.CONTEXT_SPAN, abs=2)
+    whole = rows(look.context_image(ink, labels, digit, rules, 100.0))
+    half = rows(look.context_image(ink, labels, piece, rules, 100.0))
+    assert whole == pytest.approx(28 / look.CONTEXT_SPAN, abs=2)
     assert half == pytest.approx(whole / 2, abs=2)
 
 

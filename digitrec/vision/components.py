@@ -118,7 +118,7 @@ def measure(ink: np.ndarray, labels: np.ndarray, maps: EdgeMaps | None = None) -
         return Components(np.zeros((0, 4), int), *[empty] * 8, np.zeros((0, 2)))
     index = np.arange(1, count + 1)
     slices = ndimage.find_objects(labels)
-    # A label may have no pixels left (segment.clean_mask measures pieces by their component).
+    # A label may have no pixels left (rules.clean_mask measures pieces by their component).
     corners = [(b[0].start, b[1].start, b[0].stop, b[1].stop) if b else (0,) * 4 for b in slices]
     box = np.array(corners, dtype=int).reshape(-1, 4)
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(float)

@@ -15,7 +15,7 @@ class DigitCrop:
     image: np.ndarray  # (28, 28) float32 in [0, 1], MNIST-style
     line: int  # 0-based text line index
     # (28, 28): the candidate's own ink at the scale of its line's digits, centred on its box,
-    # so a fragment looks small and two digits too wide (segment.context_image); None if unknown.
+    # so a fragment looks small and two digits too wide (look.context_image); None if unknown.
     context: np.ndarray | None = None
 
     def moved(self, dx: int, dy: int, scale: float = 1.0) -> "DigitCrop":

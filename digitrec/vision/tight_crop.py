@@ -6,14 +6,9 @@ edge or the table's.
 import numpy as np
 
 from digitrec.vision.frame import fills, frame_margin, framed, reaches_edge
+from digitrec.vision.look import CLEAN_MAX_SIDE, looks_clean, paper_is_flat, work_image
 from digitrec.vision.pieces import Pieces
-from digitrec.vision.segment import (
-    CLEAN_MAX_SIDE,
-    find_pieces,
-    looks_clean,
-    paper_is_flat,
-    work_image,
-)
+from digitrec.vision.segment import find_pieces
 
 # An image where nothing was found is looked at again framed by its own paper (vision.frame), in
 # case it was cropped tight to its ink; what that finds is taken if it spans at least TIGHT_FILL
