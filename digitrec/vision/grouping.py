@@ -299,10 +299,12 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     levelled by its slope, and kept if that makes them one. Lines one above the other (a page
     of several) are no staircase.
     """
-    lines = _lines(blobs)
+    if not blobs:
+        return []
+    height = upper_quartile(b.height for b in blobs)
+    lines = _lines(blobs, height)
     if len(lines) < 2:
         return lines
-    height = upper_quartile(b.height for b in blobs)
     if not _staircase(blobs, lines, height):
         return lines
     tall = [b for b in blobs if b.height >= SHORT_PIECE * height]
@@ -310,7 +312,7 @@ def reading_order(blobs: list[Blob]) -> list[list[int]]:
     slope = steady_slope(np.array([_centre_x(b) for b in tall]), np.array(centres_y), height)
     if slope is None:
         return lines
-    tilted = _lines([_levelled(blob, -slope) for blob in blobs])
+    tilted = _lines([_levelled(blob, -slope) for blob in blobs], height)
     return tilted if len(tilted) == 1 else lines
 
 
@@ -331,10 +333,9 @@ def _staircase(blobs: list[Blob], lines: list[list[int]], height: float) -> bool
     return all(b[0] - a[1] >= -STAIR_OVERLAP * height for a, b in pairwise(spans))
 
 
-def _lines(blobs: list[Blob]) -> list[list[int]]:
-    if not blobs:
-        return []
-    height = upper_quartile(b.height for b in blobs)
+def _lines(blobs: list[Blob], height: float) -> list[list[int]]:
+    """The blobs in text lines: the tall ones (SHORT_PIECE of the digits' `height` or more)
+    chained, then each short one in the line it fits best, or in lines of their own."""
     tall = [i for i, b in enumerate(blobs) if b.height >= SHORT_PIECE * height]
     short = [i for i, b in enumerate(blobs) if b.height < SHORT_PIECE * height]
     lines = _chain(blobs, tall)

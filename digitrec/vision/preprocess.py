@@ -218,6 +218,12 @@ def _as_float(gray: np.ndarray) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
+def for_opencv(image: np.ndarray) -> np.ndarray:
+    """The image as OpenCV resizes and turns it: uint8 as it is (RGB kept), anything else as
+    float32 grey in [0, 1] (OpenCV takes few other types: not int32 or int64, say); contiguous."""
+    return np.ascontiguousarray(image if image.dtype == np.uint8 else _as_float(image))
+
+
 def _stretch(diff: np.ndarray) -> tuple[np.ndarray, float]:
     """Background to 0 and the strongest ink to 1.
 

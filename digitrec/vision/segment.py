@@ -13,7 +13,7 @@ import numpy as np
 from digitrec.vision.components import MIN_INK_CONTRAST
 from digitrec.vision.look import MIN_DIGIT_PX, WORK_SIZE, look_at
 from digitrec.vision.pieces import DigitCrop, Pieces
-from digitrec.vision.preprocess import _as_float
+from digitrec.vision.preprocess import for_opencv
 from digitrec.vision.sheet import resize_mask
 
 # Digits this small (px tall in the working copy) are read again from the original around
@@ -128,10 +128,9 @@ def find_pieces(
     # Shrinking is work_image's; enlarging is done here, and undone on the boxes.
     enlarged = max(1.0, size / side)
     if enlarged > 1.0:
-        if region.dtype != np.uint8:  # OpenCV resizes few other types (not int32, say)
-            region = _as_float(region)
+        region = for_opencv(region)
         shape = (round(region.shape[1] * enlarged), round(region.shape[0] * enlarged))
-        region = cv2.resize(np.ascontiguousarray(region), shape, interpolation=cv2.INTER_CUBIC)
+        region = cv2.resize(region, shape, interpolation=cv2.INTER_CUBIC)
     # The part around the digits is no photo of a sheet on a table: the paper runs off its
     # edges, and a strip of the table beside it passed for the sheet (see page_ink). The sheet
     # the first look found is kept to: up close, the table beside it was ink (its grain read as

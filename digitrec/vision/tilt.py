@@ -10,7 +10,7 @@ back to read it again (the reader keeps whichever reading the model is surer of)
 import cv2
 import numpy as np
 
-from digitrec.vision.preprocess import _as_float
+from digitrec.vision.preprocess import for_opencv
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 
@@ -60,19 +60,14 @@ def turned(image: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
     """`image` turned by `angle` degrees clockwise (undoing a line rising by that angle) on a
     canvas that holds all of it, the border's pixels repeated outwards, and the 2x3 affine map
     from the turned image's coordinates back to the original's."""
-    if image.dtype != np.uint8:  # OpenCV turns few other types (not int64, say)
-        image = _as_float(image)
+    image = for_opencv(image)
     height, width = image.shape[:2]
     forward = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
     cos, sin = abs(forward[0, 0]), abs(forward[0, 1])
     size = (round(height * sin + width * cos), round(height * cos + width * sin))
     forward[:, 2] += np.array(size) / 2 - np.array([width, height]) / 2
     out = cv2.warpAffine(
-        np.ascontiguousarray(image),
-        forward,
-        size,
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
+        image, forward, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     return out, cv2.invertAffineTransform(forward)
 
