@@ -12,13 +12,8 @@ from scipy import ndimage
 
 from digitrec.vision import look, segment
 from digitrec.vision.components import measure
-from digitrec.vision.grouping import (
-    Blob,
-    find_blobs,
-    reading_order,
-    tentative_halves,
-    upper_quartile,
-)
+from digitrec.vision.grouping import Blob, find_blobs, tentative_halves, upper_quartile
+from digitrec.vision.lines import reading_order
 from digitrec.vision.look import WORK_SIZE, work_image
 from digitrec.vision.pieces import DigitCrop, Pieces
 from digitrec.vision.segment import segment_digits

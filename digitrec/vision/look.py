@@ -5,7 +5,7 @@
     the pen's stroke width, ruled lines out) -> mask -> rule pieces and paper edges out
     (rules.py) -> pen strokes kept (components.py) -> specks out, pieces of one digit merged,
     touching digits split (grouping.py) -> faint ink given back to its digits, lightly written
-    digits beside them found (complete.py) -> text lines, stray short lines out (grouping.py)
+    digits beside them found (complete.py) -> text lines, stray short lines out (lines.py)
     -> 28x28 crops (pieces.py), and of neighbouring pieces that may be one digit (joins.py),
     for the reader to choose
 
@@ -22,16 +22,9 @@ from digitrec.vision import filters
 from digitrec.vision.clean import clean_ink, flat_paper
 from digitrec.vision.complete import completed, faint_neighbours
 from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
-from digitrec.vision.grouping import (
-    Blob,
-    find_blobs,
-    own_ink,
-    reading_order,
-    tentative_halves,
-    upper_quartile,
-    without_stray_lines,
-)
+from digitrec.vision.grouping import Blob, find_blobs, own_ink, tentative_halves, upper_quartile
 from digitrec.vision.joins import join_candidates
+from digitrec.vision.lines import reading_order, without_stray_lines
 from digitrec.vision.page import page_ink
 from digitrec.vision.pieces import CropJoin, DigitCrop, Pieces
 from digitrec.vision.preprocess import (

@@ -1,7 +1,7 @@
 """A number's line on a slope: how steep, and turning a photo taken askew back level.
 
 Handwriting that climbs keeps its digits upright, and the reading order follows a sloping line
-(grouping.reading_order, which levels a steep one by steady_slope); a page photographed turned
+(lines.reading_order, which levels a steep one by steady_slope); a page photographed turned
 leans the digits too, which the model, trained on upright MNIST digits, reads worse past 10
 degrees or so. The angle of the line through the digits found tells how far to turn the image
 back to read it again (the reader keeps whichever reading the model is surer of).
