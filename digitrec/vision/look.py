@@ -42,10 +42,10 @@ from digitrec.vision.sheet import find_sheet, kept_off_the_edge, resize_mask
 from digitrec.vision.strips import line_strip
 
 # Longer side of the working copy: ink_map's filters cost time in proportion to the pixels.
-# Digits under segment.ZOOM_BELOW px here are read again at a larger scale, so a smaller copy loses
-# nothing: on synthetic photos (tune half) 560 read as well as 800 (singles 88.5 vs 88.0%,
-# numbers 64.5 vs 65.0%, 200 each), and 448 as well as 560 (300 singles, 300 numbers, 150
-# blanks: 276/210/146 vs 275/207/147 right; of 40 phone-size singles 37 vs 34), in 0.26 s
+# Digits under segment.ZOOM_BELOW px here are read again at a larger scale, so a smaller copy
+# loses nothing: on synthetic photos (tune half) 560 read as well as 800 (singles 88.5 vs
+# 88.0%, numbers 64.5 vs 65.0%, 200 each), and 448 as well as 560 (300 singles, 300 numbers,
+# 150 blanks: 276/210/146 vs 275/207/147 right; of 40 phone-size singles 37 vs 34), in 0.26 s
 # instead of 0.42 s for a 12-MP photo; 384 began to lose singles.
 WORK_SIZE = 448
 # Images shrunk this many times or more (phone photos) are block-averaged by OpenCV first
