@@ -107,10 +107,11 @@ def clean_mask(
 
 
 def _lattices(whole: np.ndarray, candidates: list["Candidate"]) -> np.ndarray:
-    """Per label of `whole`, whether LATTICE_LINES rule candidates or more run through it."""
+    """The pixels of the pieces of `whole` that LATTICE_LINES rule candidates or more run
+    through."""
     through = [np.unique(whole[candidate.pixels]) for candidate in candidates]
     counts = np.bincount(np.concatenate([[0], *through]).astype(int), minlength=whole.max() + 1)
-    return counts >= LATTICE_LINES
+    return (counts >= LATTICE_LINES)[whole]
 
 
 def _measured_as(
@@ -127,7 +128,7 @@ def _measured_as(
     """
     rest = filters.extent(rest) >= min_height / 2
     labels = np.where(rest, whole, 0)
-    in_lattice = rest & lattice[whole]
+    in_lattice = rest & lattice
     if in_lattice.any():
         labels = np.where(in_lattice, label(in_lattice) + whole.max(), labels)
     return labels

@@ -132,11 +132,11 @@ def find_pieces(
         shape = (round(region.shape[1] * enlarged), round(region.shape[0] * enlarged))
         region = cv2.resize(region, shape, interpolation=cv2.INTER_CUBIC)
     # The part around the digits is no photo of a sheet on a table: the paper runs off its
-    # edges, and a strip of the table beside it passed for the sheet (see page_ink). The sheet
-    # the first look found is kept to: up close, the table beside it was ink (its grain read as
-    # digits, its edge as a "1") and the digits faint beside it. On synthetic photos (tune
-    # half) numbers of 2-8 digits read exactly 1,608 -> 1,619 of 1,800, single digits 974 and
-    # blank pages 2,385 -> 2,386 of 2,400.
+    # edges, and a strip of the table beside it passed for the sheet (see sheet.find_sheet).
+    # The sheet the first look found is kept to: up close, the table beside it was ink (its
+    # grain read as digits, its edge as a "1") and the digits faint beside it. On synthetic
+    # photos (tune half) numbers of 2-8 digits read exactly 1,608 -> 1,619 of 1,800, single
+    # digits 974 and blank pages 2,385 -> 2,386 of 2,400.
     sheet = _sheet_part(pieces.sheet, np.shape(gray)[:2], (y0, y1, x0, x1))
     again = look_at(region, None, max(size, 16), min_contrast, sheet=sheet, one_digit=one_digit)
     if not again.crops:

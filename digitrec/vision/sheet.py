@@ -196,15 +196,16 @@ def _sheet_shaped(sheet: np.ndarray) -> bool:
     rim = np.concatenate([sheet[0], sheet[-1], sheet[1:-1, 0], sheet[1:-1, -1]])
     if rim.mean() > MAX_BORDER or _solidity(sheet) < MIN_SOLIDITY:
         return False
+    edges = (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1])
     # The table shows on several sides; a shadow or a dark object enters from one.
-    sides = sum(not edge.all() for edge in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
+    sides = sum(not edge.all() for edge in edges)
     if sides < MIN_SIDES:
         return False
     # Running off three sides or more, with the table along one side only, it and the rest are
     # two bands across the photo: a page photographed close with a strip of the table beside
     # it, the other way round, or a page with a hard shadow across it. Which band holds the
     # writing, their shapes cannot tell.
-    touched = sum(edge.any() for edge in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
+    touched = sum(edge.any() for edge in edges)
     return touched <= MAX_SIDES_OFF
 
 
