@@ -68,10 +68,13 @@ Thresholds on the model's answers:
 - Told there is one digit (`single`), the pieces found are read as one, from the union of
   their boxes; in an image not cropped to them, only those near the largest piece
   (vision.one_digit): a grid line's fragment across the page is not part of the digit.
-  The image is also read whole as one digit cropped tight to its ink (one_digit.tight_digit:
-  one global threshold; the ink spanning 0.8 of the image both ways, the paper even, the ink
-  in strokes), and that reading is taken if the model is surer of it, and at least
-  TIGHT_CONFIDENCE = 0.7: a photo cut down to a bold digit that runs off its edges.
+- Every image is also read whole as one digit cropped tight to its ink (vision.tight_digit:
+  one global threshold; the ink spanning 0.8 of the image both ways, at least 0.1 of the grey
+  scale from the paper, the paper even, the ink in strokes with edges rising within 6.5 px
+  of a 256-px copy, at most ONE_DIGIT_WIDTH = 1.2 times as wide as tall), and that reading
+  replaces segmentation's if the model is at least TIGHT_CONFIDENCE = 0.5 sure of it and
+  surer than of segmentation's digits (their geometric mean): a photo cut down to a bold
+  digit that runs off its edges, where segmentation finds fragments or nothing.
 - An image where segmentation finds no ink that looks like a digit (a blank page, a flat
   photo, noise, specks) reads as `text == ""` with no digits: "no digit" is an answer. So does
   a page (not read with `single`) where all that was found is one mark under LONE_DIGIT = 0.03
@@ -116,10 +119,11 @@ from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_
 from digitrec.vision.frame import fills
 from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
-from digitrec.vision.one_digit import around_largest, merge_into_one, tight_digit
+from digitrec.vision.one_digit import around_largest, merge_into_one
 from digitrec.vision.pieces import DigitCrop, Pieces
 from digitrec.vision.segment import find_pieces
 from digitrec.vision.tight_crop import TIGHT_FILL, framed_look
+from digitrec.vision.tight_digit import tight_digit
 from digitrec.vision.tilt import box_back, line_angle, turned
 
 TOP_K = 3
@@ -178,13 +182,19 @@ SINGLE_MIN_CONTRAST = 0.08
 # cells as "29" (and the photo benchmark's blank pages 495 -> 493 of 500, with another change);
 # a lone digit too, 2 of 800 blank pages a digit (dust the close look had rightly dropped).
 FIRST_LOOK_DIGITS = 2
-# Told there is one digit, the image is also read whole as one digit cropped tight to its ink
-# (vision.one_digit.tight_digit), and that reading is taken where the model is surer of it
-# than of segmentation's, and at least this sure. On synthetic photos (tune half) cropped to
-# their digit's box, single digits read 535 -> 585 of 600 and 365 -> 391 of 400; the photos
-# themselves as before (977 of 1,000), and of 400 blank pages read with `single` 25 gave a
-# digit as before (at 0.5, 30; asking no minimum, 52).
-TIGHT_CONFIDENCE = 0.7
+# Every image is also read whole as one digit cropped tight to its ink (vision.tight_digit),
+# if that ink is at most ONE_DIGIT_WIDTH times as wide as tall (a number of several digits is
+# wider; of synthetic single digits cropped to their box, 95% are under 1.12), and that reading
+# is taken where the model is at least TIGHT_CONFIDENCE sure of it (what a page's candidates
+# need) and surer than of segmentation's digits (their geometric mean). On synthetic photos
+# (tune half) cropped to their digit's box, single digits read 535 -> 583 of 600 and 365 ->
+# 389 of 400 told there is one digit, 303 -> 550 of 600 not told; the photos themselves as
+# before (1,000 single digits with `single` and 600 without, 1,800 numbers, 2,400 blank pages,
+# 600 numbers cropped to their digits), and of 400 blank pages read with `single` 375 -> 376
+# "no digit". At 0.7, 11 fewer cropped digits read right not told; asking no minimum, 4 of the
+# 2,400 blank pages gave a digit (a shadow's band read as a 1).
+TIGHT_CONFIDENCE = PAGE_CONFIDENCE
+ONE_DIGIT_WIDTH = 1.2
 
 
 class Predictor:
@@ -286,27 +296,26 @@ class Predictor:
     ) -> Reading:
         pieces = self._pieces(image, single=single, stages=stages)
         reading = self._read_pieces(image, pieces, single=single)
-        if single:
-            # _pieces made one candidate of what the close look found, which the first look's
-            # pieces are not: no second reading of those.
-            return self._surer_tight(image, reading)
-        if not reading.digits and pieces.before_zoom is not None:
+        # Told there is one digit, _pieces made one candidate of what the close look found,
+        # which the first look's pieces are not: no second reading of those.
+        if not reading.digits and pieces.before_zoom is not None and not single:
             # A second reading, which must be surer, as a second look's (SECOND_LOOK_CONFIDENCE).
             before = replace(pieces.before_zoom, second_look=True)
             first_look = self._read_pieces(image, before, single=False)
             if len(first_look.digits) >= FIRST_LOOK_DIGITS:
-                return first_look
-        return reading
+                reading = first_look
+        return self._surer_tight(image, reading)
 
     def _surer_tight(self, image: np.ndarray, reading: Reading) -> Reading:
-        """The image read as one digit cropped tight (vision.one_digit.tight_digit) where the
-        model is surer of that than of `reading`, and at least TIGHT_CONFIDENCE sure."""
+        """The image read as one digit cropped tight (vision.tight_digit) where the model is
+        surer of that than of `reading`, and at least TIGHT_CONFIDENCE sure."""
         crop = tight_digit(image)
-        if crop is None:
+        if crop is None or crop.box[2] > ONE_DIGIT_WIDTH * crop.box[3]:
             return reading
         (tight,) = self.classify(crop.image[None])
-        known = max((digit.confidence for digit in reading.digits), default=0.0)
-        if tight.confidence < TIGHT_CONFIDENCE or tight.confidence <= known:
+        if tight.confidence < TIGHT_CONFIDENCE:
+            return reading
+        if reading.digits and np.log(tight.confidence) <= _sureness(reading):
             return reading
         tight.box = crop.box
         return Reading([tight], [crop.image])
