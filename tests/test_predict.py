@@ -131,6 +131,14 @@ def test_blank_and_noise_are_no_digit(predictor):
         assert reading.text == "" and reading.digits == []
 
 
+@pytest.mark.parametrize("shape", [(3, 3000), (3000, 3), (1, 5000), (2, 9000)])
+def test_a_strip_a_few_pixels_thick_is_read_without_error(predictor, shape):
+    # Shrunk by whole blocks longer than its thickness, such a strip had no pixels left.
+    strip = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    for single in (False, True):
+        predictor.read_image(strip, single=single)
+
+
 def test_low_confidence_is_flagged(predictor):
     readings = predictor.classify(np.stack([np.full((28, 28), 0.5, np.float32)]))
     assert readings[0].low_confidence == (readings[0].confidence < LOW_CONFIDENCE)

@@ -196,7 +196,8 @@ def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, fl
         # its luminance over 100 ms. Averaging then weighting the channels is the same sum.
         kind = arr if arr.dtype == np.uint8 else arr.astype(np.float32, copy=False)
         kind = np.ascontiguousarray(kind)
-        block = int(1 / factor)
+        # No block longer than the image's shorter side: a 3x3000 strip would shrink to nothing.
+        block = min(int(1 / factor), *arr.shape[:2])
         if block >= BIG_SHRINK:
             # Block means over whole blocks first: OpenCV's fast path for a whole factor
             # takes every pixel of a 12-MP RGB photo in ~12 ms (PIL's box filter ~95 ms).
