@@ -106,7 +106,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
@@ -116,6 +115,7 @@ from digitrec.models.classifier import Classifier
 from digitrec.readings import LOW_CONFIDENCE, DigitReading, Reading
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
+from digitrec.vision.deskew import deskewed
 from digitrec.vision.frame import fills
 from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
@@ -449,37 +449,3 @@ def without_fragments(
         if crop.box[3] >= FRAGMENT_HEIGHT * tall or reading.confidence >= LOW_CONFIDENCE
     ]
     return [crop for crop, _ in kept], [reading for _, reading in kept]
-
-
-# Predictor.probabilities reads every digit as cut and deskewed and averages the two readings:
-# a hand slanted further than the model has seen, such as a narrow script 8 that reads as a
-# 0, gets an upright second view. Measured on synthetic photos (tune half) against the reading
-# it replaced (turned by 8 degrees either way, only when less than 0.9 sure): of 6,299 digits cut
-# right, 116 misread instead of 141; numbers of 2-8 digits read exactly 917 of 1,100 instead of
-# 904, single digits 1,445 of 1,500 instead of 1,438, blank pages 495 of 500 instead of 496. On
-# the MNIST test set 31 errors (32 turned, 39 read once). Turning the digits still unsure after
-# averaging read numbers worse (908).
-def deskewed(digits: np.ndarray) -> np.ndarray:
-    """The (N, 28, 28) digits sheared upright about the frame's centre row, by the slant their
-    second moments measure (mu11 / mu02, columns per row), then moved back so that their centre
-    of mass is at (14, 14) again. An empty frame is returned as it is."""
-    size = digits.shape[-1]
-    upright = []
-    for digit in np.ascontiguousarray(digits, dtype=np.float32):
-        moments = cv2.moments(digit)
-        if moments["mu02"] < 1e-3:
-            upright.append(digit)
-            continue
-        slant = moments["mu11"] / moments["mu02"]
-        # Each row moves by slant x its distance from the centre row (the map is dst -> src).
-        shear = np.float32([[1, slant, -slant * size / 2], [0, 1, 0]])
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        sheared = cv2.warpAffine(digit, shear, (size, size), flags=flags)
-        moments = cv2.moments(sheared)
-        if moments["m00"] < 1e-6:
-            upright.append(digit)
-            continue
-        cx, cy = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
-        shift = np.float32([[1, 0, size / 2 - cx], [0, 1, size / 2 - cy]])
-        upright.append(cv2.warpAffine(sheared, shift, (size, size), flags=cv2.INTER_LINEAR))
-    return np.stack(upright) if upright else np.zeros_like(digits, dtype=np.float32)

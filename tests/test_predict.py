@@ -20,11 +20,11 @@ from digitrec.predictor import (
     SECOND_LOOK_CONFIDENCE,
     SINGLE_SECOND_LOOK_CONFIDENCE,
     Predictor,
-    deskewed,
     without_fragments,
     without_stray_marks,
 )
 from digitrec.readings import LOW_CONFIDENCE, DigitReading
+from digitrec.vision.deskew import deskewed
 from digitrec.vision.pieces import DigitCrop
 
 
