@@ -308,7 +308,8 @@ class Predictor:
 
     def _surer_tight(self, image: np.ndarray, reading: Reading) -> Reading:
         """The image read as one digit cropped tight (vision.tight_digit) where the model is
-        surer of that than of `reading`, and at least TIGHT_CONFIDENCE sure."""
+        surer of that than of `reading` (the geometric mean of its digits' confidences), and at
+        least TIGHT_CONFIDENCE sure."""
         crop = tight_digit(image)
         if crop is None or crop.box[2] > ONE_DIGIT_WIDTH * crop.box[3]:
             return reading
