@@ -28,12 +28,16 @@ def framed(image: np.ndarray, margin: int) -> np.ndarray:
     the median colour along its edge (the paper's, where the ink only touches it)."""
     image = np.asarray(image)
     height, width = image.shape[:2]
-    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    paper = np.median(edge, axis=0).astype(image.dtype)
+    paper = np.median(edge_values(image), axis=0).astype(image.dtype)
     out = np.empty((height + 2 * margin, width + 2 * margin, *image.shape[2:]), image.dtype)
     out[...] = paper
     out[margin : margin + height, margin : margin + width] = image
     return out
+
+
+def edge_values(image: np.ndarray) -> np.ndarray:
+    """The values (or colours) of the image's pixels along its four edges, one after another."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
 def fills(shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]], share: float) -> bool:

@@ -28,13 +28,11 @@ from digitrec.vision.lines import reading_order, without_stray_lines
 from digitrec.vision.page import page_ink
 from digitrec.vision.pieces import CropJoin, DigitCrop, Pieces
 from digitrec.vision.preprocess import (
-    DIGIT_BOX,
     FRAME,
     _as_float,
-    center_by_mass,
     edge_maps,
-    fit_box,
     ink_threshold,
+    mnist_digit,
     threshold_ink,
 )
 from digitrec.vision.rules import box_lines, clean_mask, label
@@ -213,11 +211,7 @@ def digit_image(ink: np.ndarray, labels: np.ndarray, blob: Blob, rules: np.ndarr
     """The blob's own ink (grey levels, not a neighbour's nor a rule's) as a 28x28 MNIST digit."""
     window, support = own_ink(ink, labels, blob, rules, fringe=1)
     rows, cols = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
-    crop = window[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    digit = fit_box(crop, DIGIT_BOX)
-    # As in normalize_digit: MNIST digits all reach full intensity.
-    digit /= max(float(digit.max()), 1e-6)
-    return center_by_mass(digit, FRAME)
+    return mnist_digit(window[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
 
 def context_image(

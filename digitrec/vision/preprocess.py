@@ -195,6 +195,12 @@ def normalize_digit(gray: np.ndarray) -> np.ndarray | None:
     crop = crop_to_ink(ink, ink_mask(ink))
     if crop is None:
         return None
+    return mnist_digit(crop)
+
+
+def mnist_digit(crop: np.ndarray) -> np.ndarray:
+    """A crop of one digit's ink (ink bright, background 0) as MNIST's float32 (28, 28): the
+    longer side scaled to DIGIT_BOX, the strongest ink to 1, centred by mass in FRAME."""
     digit = fit_box(crop, DIGIT_BOX)
     # Every MNIST digit reaches full intensity (254 or 255); rescaling the strongest ink to 1
     # undoes what faint ink, bright specks elsewhere and area-averaging took away.

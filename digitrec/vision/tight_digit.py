@@ -11,9 +11,10 @@ the model sees anything.
 import cv2
 import numpy as np
 
+from digitrec.vision.frame import edge_values
 from digitrec.vision.look import work_image
 from digitrec.vision.pieces import DigitCrop
-from digitrec.vision.preprocess import DIGIT_BOX, FRAME, center_by_mass, fit_box
+from digitrec.vision.preprocess import mnist_digit
 
 # The image is looked at this long (px), its longer side; sizes below are of that copy.
 TIGHT_SIZE = 256
@@ -64,12 +65,10 @@ def tight_digit(image: np.ndarray) -> DigitCrop | None:
     if _edge_width(gray, mask, contrast) > INK_EDGE_PX:
         return None
     strength = np.clip((gray - paper_level) / (ink_level - paper_level), 0.0, 1.0)
-    crop = np.where(near, strength, 0.0)[top:bottom, left:right]
-    digit = fit_box(crop, DIGIT_BOX)
-    digit /= max(float(digit.max()), 1e-6)
+    digit = mnist_digit(np.where(near, strength, 0.0)[top:bottom, left:right])
     y, x = round(top * scale[0]), round(left * scale[1])
     box = (x, y, round(right * scale[1]) - x, round(bottom * scale[0]) - y)
-    return DigitCrop(box, center_by_mass(digit, FRAME), line=0)
+    return DigitCrop(box, digit, line=0)
 
 
 def _ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -80,8 +79,7 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         cv2.GaussianBlur(levels, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
     )
     ink = light == 0
-    border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
-    if border.mean() > 0.5:
+    if edge_values(ink).mean() > 0.5:
         ink = ~ink
     if ink.all() or not ink.any():
         return ink, None
