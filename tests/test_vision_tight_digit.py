@@ -61,6 +61,24 @@ def test_what_is_no_tight_crop_of_one_digit_is_not_read_whole() -> None:
     assert tight_digit(cv2.GaussianBlur(_bold_zero(), (0, 0), 5)) is None
 
 
+def test_a_texture_of_many_loops_or_pieces_is_no_digit() -> None:
+    # A brick wall: thin dark mortar lines spanning the image, crisp, on even bricks, like a
+    # digit in all but its many loops. Pebbles: many strokes apart, where a digit has few.
+    wall = np.full((240, 320), 0.8, np.float32)
+    for row, y in enumerate(range(0, 240, 40)):
+        cv2.line(wall, (0, y), (319, y), 0.3, 6)
+        for x in range(row % 2 * 40, 320, 80):
+            cv2.line(wall, (x, y), (x, y + 40), 0.3, 6)
+    assert tight_digit(cv2.GaussianBlur(wall, (3, 3), 0)) is None
+    rng = np.random.default_rng(2)
+    pebbles = np.full((240, 320), 0.85, np.float32)
+    for y in range(20, 240, 50):
+        for x in range(20, 320, 60):
+            angle = float(rng.uniform(0, 180))
+            cv2.ellipse(pebbles, (x, y), (18, 12), angle, 0, 200, 0.3, 5)
+    assert tight_digit(cv2.GaussianBlur(pebbles, (3, 3), 0)) is None
+
+
 def test_photos_cropped_to_their_digit_read_right() -> None:
     # Cropped to its box, a bold digit fills the image and runs off its edges, where
     # segmentation looks for the paper's edge; read whole (tight_digit), 56 of these 60 read

@@ -40,6 +40,13 @@ STROKE_HALF_WIDTH = 0.2
 INK_EDGE_PX = 6.5
 # The slope is taken on the copy smoothed this much (px), as pixel noise would steepen it.
 SLOPE_SIGMA = 1.0
+# ... and shaped as a digit: at most MAX_PARTS parts (a 5's bar apart, a broken stroke) and
+# MAX_LOOPS loops (an 8's) of at least LOOP_SHARE of the square on the image's longer side,
+# where a brick wall or gravel is a net of many loops or many pieces. Tune photos cropped to
+# their digit's box showed at most 3 parts and 2 such loops (1,000).
+MAX_PARTS = 3
+MAX_LOOPS = 2
+LOOP_SHARE = 0.005
 
 
 def tight_digit(image: np.ndarray) -> DigitCrop | None:
@@ -58,6 +65,8 @@ def tight_digit(image: np.ndarray) -> DigitCrop | None:
     paper_level, ink_level = float(np.median(gray[~ink])), float(np.median(gray[ink]))
     contrast = abs(ink_level - paper_level)
     if contrast < INK_CONTRAST or float(gray[~ink].std()) > PAPER_SPREAD * contrast:
+        return None
+    if not _digit_shaped(mask):
         return None
     widest = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max()
     if widest > STROKE_HALF_WIDTH * max(bottom - top, right - left):
@@ -87,6 +96,21 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     areas = stats[1:, cv2.CC_STAT_AREA]
     parts = np.concatenate([[False], areas >= INK_PART * areas.max()])
     return ink, parts[labels]
+
+
+def _digit_shaped(mask: np.ndarray) -> bool:
+    """Whether the ink's parts and loops are as few as a digit's (MAX_PARTS, MAX_LOOPS)."""
+    parts = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1
+    if parts > MAX_PARTS:
+        return False
+    # A loop is a region of paper the ink encloses: one not reaching the image's border.
+    stats = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)[2]
+    h, w = mask.shape
+    x, y = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
+    enclosed = (x > 0) & (y > 0)
+    enclosed &= (x + stats[1:, cv2.CC_STAT_WIDTH] < w) & (y + stats[1:, cv2.CC_STAT_HEIGHT] < h)
+    loops = enclosed & (stats[1:, cv2.CC_STAT_AREA] >= LOOP_SHARE * max(h, w) ** 2)
+    return int(loops.sum()) <= MAX_LOOPS
 
 
 def _edge_width(gray: np.ndarray, mask: np.ndarray, contrast: float) -> float:
