@@ -57,6 +57,9 @@ INK = 0.05  # strip values above this are the line's ink, for its digits' pictur
 # 22 that segmentation found unsure candidates on as two digits likelier than 0.12.
 VOUCH_DIGITS = 2
 VOUCH_PROBABILITY = 0.7
+# ... if the lines it vouches for hold at least VOUCH_SHARE of the page's candidates: on a
+# texture (gravel, 112 candidates on 26 lines) one line of two reads surely by chance.
+VOUCH_SHARE = 0.5
 # A line kept as segmentation read it still has the line reader's second opinion on each digit:
 # of the classifier's top 3 for it, the digit with the highest log-probability by the classifier
 # plus SECOND_OPINION times the log of how much likelier the line reader finds the line with it.
@@ -172,17 +175,21 @@ def vouched_lines(
 ) -> tuple[list[DigitCrop], list[DigitReading]]:
     """The digits of the lines (those of `crops`) that the line reader reads surely enough to
     vouch for them on a page the classifier is unsure of (see VOUCH_PROBABILITY), as it reads
-    them; none if it vouches for no line."""
+    them; none if it vouches for no line, or for too few of the candidates (VOUCH_SHARE)."""
     members, asked = _lines(strips, crops)
     sure = np.log(VOUCH_PROBABILITY)
     out_crops: list[DigitCrop] = []
     out_readings: list[DigitReading] = []
+    vouched = 0
     for strip, line in zip(asked, reader.read([s.image for s in asked]), strict=True):
         if len(line.text) >= VOUCH_DIGITS and line.log_probability >= sure:
             line_crops = [crops[k] for k in members[strip.line]]
+            vouched += len(line_crops)
             line_crops, line_readings = _line_digits(strip, line, line_crops)
             out_crops += line_crops
             out_readings += line_readings
+    if vouched < VOUCH_SHARE * len(crops):
+        return [], []
     return out_crops, out_readings
 
 

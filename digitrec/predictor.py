@@ -71,7 +71,8 @@ Thresholds on the model's answers:
 - Every image is also read whole as one digit cropped tight to its ink (vision.tight_digit:
   one global threshold; the ink spanning 0.8 of the image both ways, at least 0.1 of the grey
   scale from the paper, the paper even, the ink in strokes with edges rising within 6.5 px
-  of a 256-px copy, at most ONE_DIGIT_WIDTH = 1.2 times as wide as tall), and that reading
+  of a 256-px copy, in at most 3 parts with at most 2 loops (not a brick wall's net of
+  mortar), at most ONE_DIGIT_WIDTH = 1.2 times as wide as tall), and that reading
   replaces segmentation's if the model is at least TIGHT_CONFIDENCE = 0.5 sure of it and
   surer than of segmentation's digits (their geometric mean): a photo cut down to a bold
   digit that runs off its edges, where segmentation finds fragments or nothing.
@@ -85,7 +86,8 @@ Thresholds on the model's answers:
   after segmentation rarely looks like a digit to the model, while a real number's digits
   mostly do, even when one or two of them are unsure. Unless the line reader reads a line of
   it as two digits or more with probability VOUCH_PROBABILITY = 0.7 (line_choice): then that
-  line is read as the line reader reads it (a small, blurred number).
+  line is read as the line reader reads it (a small, blurred number), if the lines so read
+  hold at least half the candidates (not one line of many on a texture such as gravel).
 - Small digits found again up close (vision.segment's zoom) that read as no digit there are
   read as the first look found them, if that reads as a number of FIRST_LOOK_DIGITS = 2 digits
   or more with the median confidence asked of a second look (SECOND_LOOK_CONFIDENCE = 0.7):

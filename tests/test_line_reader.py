@@ -234,6 +234,20 @@ def test_the_line_reader_vouches_for_a_line_of_an_unsure_page(
     assert all(crop.line == 0 for crop in crops)
 
 
+def test_no_line_is_vouched_for_among_many_candidates_elsewhere() -> None:
+    # A texture (gravel) gives candidates on many lines; one of them read surely as two digits
+    # is chance, not a number: the vouched line must hold VOUCH_SHARE of the candidates.
+    strips, crops, _ = _segmented_line()
+    reader = _Reader("30", 0.0, float(np.log(0.99)))
+    assert "".join(r.digit for r in vouched_lines(reader, strips, crops)[1]) == "30"
+    elsewhere = [
+        DigitCrop((100 + 30 * k, 300 + 60 * k, 20, 40), np.zeros((28, 28), np.float32), 2 + k)
+        for k in range(3)
+    ]
+    crops, readings = vouched_lines(reader, strips, crops + elsewhere)
+    assert crops == [] and readings == []
+
+
 class _Weigher(_Reader):
     """Reads every strip as nothing (so no line is replaced) but finds the line likelier by
     `gain` nats written as `favoured`, and 1 nat less likely written any other way."""
