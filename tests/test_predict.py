@@ -139,6 +139,19 @@ def test_a_strip_a_few_pixels_thick_is_read_without_error(predictor, shape):
         predictor.read_image(strip, single=single)
 
 
+@pytest.mark.parametrize("single", [False, True])
+def test_a_seven_with_its_bar_written_apart_is_a_seven(predictor, single):
+    # The bar alone is flat, a dash; 10-14 px from an upright stem, it is read with it.
+    for gap in (10, 14):
+        page = np.full((700, 900), 235, np.uint8)
+        cv2.line(page, (205, 60), (205, 240), 40, 12)
+        cv2.line(page, (120, 58), (199 - gap, 60), 40, 12)
+        reading = predictor.read_image(page, single=single)
+        assert reading.text == "7"
+        x, _, w, _ = reading.digits[0].box
+        assert x <= 115 and x + w >= 210
+
+
 def test_low_confidence_is_flagged(predictor):
     readings = predictor.classify(np.stack([np.full((28, 28), 0.5, np.float32)]))
     assert readings[0].low_confidence == (readings[0].confidence < LOW_CONFIDENCE)

@@ -836,6 +836,15 @@ def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None
     assert left.box[1] == 20 and right.box[3] == 112 and left.box[3] <= right.box[1]
 
 
+def test_a_flat_piece_beside_a_digit_is_kept_a_dash_apart_is_not() -> None:
+    labels = np.zeros((120, 400), np.int32)
+    labels[10:110, 60:72] = 1  # a 7's stem
+    labels[10:22, 20:52] = 2  # its bar, written apart: 8 px from the stem, flat
+    labels[10:22, 150:190] = 3  # a dash 78 px away
+    blobs, _ = find_blobs(labels, 8)
+    assert sorted(blob.box for blob in blobs) == [(10, 20, 22, 52), (10, 60, 110, 72)]
+
+
 def test_upper_quartile_is_numpys_75th_percentile() -> None:
     rng = np.random.default_rng(4)
     for size in (1, 2, 3, 4, 5, 7, 12, 40):
