@@ -14,10 +14,10 @@ itself rather than from fixed pixel counts:
   ink-weighted median thickness of the crisp, digit-sized components), so shadows and mottled
   paper wider than that are background, not ink; the strongest ink is the largest value a 2x2
   square reaches, not a top percentile that a small digit on a big page would not reach.
-- Lines within 6 degrees of the image axes and longer than 30 stroke widths (ruled and squared
-  paper) are taken out of the ink map before thresholding: only the line's own pixels, thinner
-  across than a stroke, along its course through the band, so a stroke crossing it or lying
-  along it stays whole.
+- Lines within 6 degrees of the image axes and longer than 30 stroke widths or 0.75 of the
+  sheet's extent along them (ruled and squared paper) are taken out of the ink map before
+  thresholding: only the line's own pixels, thinner across than a stroke, along its course
+  through the band, so a stroke crossing it or lying along it stays whole.
 
 - A stroke's median ink is at least 0.4 of the strongest digit's and 0.13 of the light level
   (components.stroke_tests), unless it stands on a text line beside a kept digit (same rows, at

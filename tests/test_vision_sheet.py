@@ -183,6 +183,32 @@ def test_a_markers_close_up_on_squared_paper_loses_the_lattice() -> None:
     assert np.mean(ink[one > 0] > 0.5) > 0.95
 
 
+def test_ruled_lines_across_a_sheet_filling_part_of_the_photo_go() -> None:
+    # A "7" in a 14-px marker on a lined sheet filling part of a square photo: 30 of its strokes
+    # are longer than the lines, and so is LINE_OF_IMAGE of the photo; the lines go all the
+    # same, as longer than that share of the sheet's width. (Before, they stayed, and a bold
+    # digit crossing them was joined to them: 8% of the paper stayed ink.)
+    import cv2
+
+    from digitrec.vision.page import page_ink
+
+    gray = np.full((448, 448), 0.25)
+    gray[200:440, 150:440] = 0.92
+    gray[206:440:13, 150:440] = 0.7
+    seven = np.zeros(gray.shape, np.uint8)
+    cv2.polylines(seven, [np.array([(210, 240), (300, 240), (270, 410)])], False, 255, 14)
+    gray = np.where(seven > 0, 0.2, gray).astype(np.float32)
+    sheet = find_sheet(gray)
+    assert sheet is not None
+    ink, _ = page_ink(gray, min_height=8, sheet=sheet)
+    paper = np.zeros(gray.shape, bool)
+    paper[210:430, 160:430] = True
+    paper &= ~ndimage.binary_dilation(seven > 0, iterations=4)
+    assert np.mean(ink[paper] > 0.25) < 0.01
+    # The digit stays, less a few pixels of its edge where lines cross it.
+    assert np.mean(ink[seven > 0] > 0.5) > 0.85
+
+
 def _shadow_across_the_sheet() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sheet on its table with a shadow (its edge soft over ~20 px) over their right part,
     darkening both to 0.45 of their light; and the true sheet and shadow masks."""
