@@ -53,10 +53,10 @@ Thresholds on the model's answers:
   model is unsure (an ambiguous or badly written digit, or not a digit at all, such as a
   scribble). It is still reported, so a number keeps its length.
 - A piece under FRAGMENT_HEIGHT = 0.5 of the digits' height read below LOW_CONFIDENCE is left
-  out of the number: a stroke's cut-off tail, a dash or a speck, not a digit.
+  out of the number: a stroke's cut-off tail, a dash or a speck, not a digit (page_rules).
 - A candidate alone on its text line, where the page has other lines, is left out if the gate
   gives it under STRAY_GATE = 0.2 of being one whole digit: a fragment of a grid line or of the
-  paper's edge beside the number, which the model alone reads as a 1.
+  paper's edge beside the number, which the model alone reads as a 1 (page_rules).
 - An image where segmentation finds nothing, or takes ink touching the image's edge for the
   paper's edge, is looked at once more inside a margin of the colour along its edge
   (vision.frame): cropped tight to its ink, a digit touches the edge, where the paper's edge
@@ -114,12 +114,12 @@ from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.line_choice import reread_lines, vouched_lines
 from digitrec.line_reader import ALPHABET, LineReader, load_line_reader
 from digitrec.models.classifier import Classifier
+from digitrec.page_rules import without_fragments, without_stray_marks
 from digitrec.readings import LOW_CONFIDENCE, DigitReading, Reading
 from digitrec.vision.debug import draw_readings
 from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
 from digitrec.vision.deskew import deskewed
 from digitrec.vision.frame import fills
-from digitrec.vision.grouping import upper_quartile
 from digitrec.vision.joins import choose_segments
 from digitrec.vision.one_digit import around_largest, merge_into_one
 from digitrec.vision.pieces import DigitCrop, Pieces
@@ -158,17 +158,6 @@ LONE_DIGIT = 0.03
 # same); of 368 single-digit photos read without `single` where one candidate was found, one
 # read right is lost (gate 0.04); numbers as before.
 LONE_GATE = 0.05
-# A piece under this share of the digits' height (their upper quartile) read with less than
-# LOW_CONFIDENCE is left out of the number: the tail of a 2 cut off, a dash, a speck. On synthetic
-# photos (tune half, 1,500 numbers) 6 more read right, with 0.4-0.5 and 0.4-0.8 confidence alike;
-# at 0.6 of the height, 3 more.
-FRAGMENT_HEIGHT = 0.5
-# A candidate alone on its text line, on a page with other lines, that the gate (digitrec.gate)
-# gives under this probability of being one whole digit is left out: a fragment of a grid line
-# or the paper's edge, or a stray mark, beside the number, which the classifier reads as a 1.
-# On synthetic photos (tune half, 1,800 numbers) 1,574 -> 1,578 read exactly, with 0.5 alike;
-# blank pages (800) and single digits as before.
-STRAY_GATE = 0.2
 # With `single`, an image where segmentation found no ink as strong as MIN_INK_CONTRAST
 # (vision.components) is looked at again for strokes down to this contrast, and what that
 # finds must read with SECOND_LOOK_CONFIDENCE. On synthetic photos (tune half) single digits
@@ -424,31 +413,3 @@ class Predictor:
 def _sureness(reading: Reading) -> float:
     """The model's mean log-probability of the digits read."""
     return float(np.mean([np.log(max(d.confidence, 1e-6)) for d in reading.digits]))
-
-
-def without_stray_marks(chosen: list[int], lines: list[int], one: np.ndarray) -> list[int]:
-    """The chosen candidates less those alone on their text line that the gate takes for no
-    whole digit (under STRAY_GATE), where there are other lines: a stray mark beside a number."""
-    per_line: dict[int, int] = {}
-    for k in chosen:
-        per_line[lines[k]] = per_line.get(lines[k], 0) + 1
-    if len(per_line) < 2:
-        return chosen
-    return [k for k in chosen if per_line[lines[k]] > 1 or one[k] >= STRAY_GATE]
-
-
-def without_fragments(
-    crops: list[DigitCrop], readings: list[DigitReading]
-) -> tuple[list[DigitCrop], list[DigitReading]]:
-    """The digits less the pieces far shorter than the others (under FRAGMENT_HEIGHT of their
-    upper-quartile height) that the model is unsure of (LOW_CONFIDENCE): a stroke's tail cut
-    off, a dash, a speck, rather than a digit."""
-    if len(crops) < 2:
-        return crops, readings
-    tall = upper_quartile(crop.box[3] for crop in crops)
-    kept = [
-        (crop, reading)
-        for crop, reading in zip(crops, readings, strict=True)
-        if crop.box[3] >= FRAGMENT_HEIGHT * tall or reading.confidence >= LOW_CONFIDENCE
-    ]
-    return [crop for crop, _ in kept], [reading for _, reading in kept]

@@ -13,6 +13,7 @@ from PIL import Image
 
 from digitrec.cli import main
 from digitrec.models.loading import load_classifier
+from digitrec.page_rules import without_fragments, without_stray_marks
 from digitrec.predictor import (
     LONE_DIGIT,
     LONE_GATE,
@@ -20,8 +21,6 @@ from digitrec.predictor import (
     SECOND_LOOK_CONFIDENCE,
     SINGLE_SECOND_LOOK_CONFIDENCE,
     Predictor,
-    without_fragments,
-    without_stray_marks,
 )
 from digitrec.readings import LOW_CONFIDENCE, DigitReading
 from digitrec.vision.deskew import deskewed
