@@ -13,6 +13,7 @@ from scipy import ndimage
 
 from digitrec.vision import filters
 from digitrec.vision.components import typical_height
+from digitrec.vision.outsized import outsized_strokes
 
 # Specks: components whose longer side is under this share of the typical digit height.
 SPECK_SIZE = 0.15
@@ -118,7 +119,10 @@ def find_blobs(
     labels = labels.copy()
     slices = enumerate(ndimage.find_objects(labels), start=1)
     parts = [Blob((i,), (r.start, c.start, r.stop, c.stop)) for i, (r, c) in slices]
-    height = typical_height(labels)
+    # A pen lying on the page is no digit, nor the measure of the digits' height.
+    outsized = outsized_strokes(labels, np.array([p.box for p in parts]), min_height)
+    parts = [p for p, drop in zip(parts, outsized, strict=True) if not drop]
+    height = typical_height(labels, ~outsized if outsized.any() else None)
     parts = [p for p in parts if max(p.height, p.width) >= SPECK_SIZE * height]
     if len(parts) > MAX_PIECES:
         parts = sorted(parts, key=lambda p: p.height * p.width, reverse=True)[:MAX_PIECES]
