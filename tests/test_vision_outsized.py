@@ -40,3 +40,14 @@ def test_a_one_is_not_outsized() -> None:
     for other in ([(100, 100), (101, 101)], [(100, 100), (103, 110)], [(200, 45), (290, 45)]):
         labels, boxes = _labels([(300, 40), (320, 460)], other, width=3)
         assert not outsized_strokes(labels, boxes, min_height=8).any()
+
+
+def test_a_sixs_stem_written_apart_from_its_loop_is_not_outsized() -> None:
+    # The loop, wider than tall (64x57), is writing all the same; the stem, 1.6 times as tall,
+    # is no pen. (Counting only components at least as tall as wide, the stem was taken for one
+    # beside the 18-px tail of the loop's stroke.)
+    stem = [(260, 100), (200, 189)]
+    loop = np.array([(190, 210), (254, 210), (254, 267), (190, 267), (190, 210)])
+    tail = [(185, 200), (183, 218)]
+    labels, boxes = _labels(stem, loop.tolist(), tail, width=6)
+    assert not outsized_strokes(labels, boxes, min_height=8).any()

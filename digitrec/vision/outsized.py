@@ -3,10 +3,11 @@
 Left in, it sets the digit height that everything else is measured by (it holds most of the
 ink), and the digits beside it, a third of its height, are dropped as dashes or specks; it is
 then read as a 1. Told apart by shape and size together: straight (STRAIGHT_ASPECT) and
-OUTSIZE to OUTSIZE_MAX times as tall as the tallest upright component (at least as tall as
-wide) that is not straight. A "1" on its own, or in a number of 1s, has no such neighbour; a 1
-among other digits is about as tall as they are; beside a 7's bar written apart (flat) or a
-speck (far smaller), it stays.
+OUTSIZE to OUTSIZE_MAX times as tall as the tallest component that is neither straight nor flat
+(under FLAT_ASPECT times as tall as wide). A "1" on its own, or in a number of 1s, has no such
+neighbour; a 1 among other digits is about as tall as they are; beside a 7's bar written apart
+(flat) or a speck (far smaller), it stays; so does the stem of a 6 written apart from its
+loop, which is wider than tall but no flatter than a digit.
 """
 
 import numpy as np
@@ -16,12 +17,13 @@ import numpy as np
 STRAIGHT_ASPECT = 8.0
 OUTSIZE = 2.5
 OUTSIZE_MAX = 5.0
+FLAT_ASPECT = 0.5
 
 
 def outsized_strokes(labels: np.ndarray, boxes: np.ndarray, min_height: float) -> np.ndarray:
     """Per component of `labels` (index k for label k + 1, its box `boxes[k]`: y0, x0, y1, x1):
-    a straight stroke OUTSIZE to OUTSIZE_MAX times as tall as the tallest upright component at
-    least `min_height` tall that is not straight; none if there is no such component."""
+    a straight stroke OUTSIZE to OUTSIZE_MAX times as tall as the tallest component at least
+    `min_height` tall that is neither straight nor flat; none if there is no such component."""
     count = len(boxes)
     found = np.zeros(count, dtype=bool)
     if count < 2:
@@ -29,7 +31,7 @@ def outsized_strokes(labels: np.ndarray, boxes: np.ndarray, min_height: float) -
     boxes = np.asarray(boxes)
     heights, widths = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     straight = _elongation(labels, count) >= STRAIGHT_ASPECT
-    writing = ~straight & (heights >= min_height) & (heights >= widths)
+    writing = ~straight & (heights >= min_height) & (heights >= FLAT_ASPECT * widths)
     if not writing.any():
         return found
     tallest = heights[writing].max()
