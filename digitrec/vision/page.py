@@ -46,9 +46,10 @@ LINE_STROKES = 30.0
 # the long strokes of a digit filling the photo began to go. Where a sheet was found, of its
 # extent along them instead (its height for a vertical line, its width for a horizontal one):
 # the lines of a sheet filling part of the photo were shorter than the image's share and
-# stayed, and a bold digit crossing them went with them. On synthetic photos (tune half) single
-# digits 1,949 of 2,000 instead of 1,944, numbers 1,629 of 1,800 instead of 1,625, none right
-# before read wrong; blank pages as before. Not where no sheet was found: a number cropped
+# stayed, and a bold digit crossing them went with them. On synthetic photos (tune half;
+# measured with grouping's bars kept anywhere beside a digit) single digits 1,949 of 2,000
+# instead of 1,944, numbers 1,629 of 1,800 instead of 1,625, none right before read wrong;
+# blank pages as before. Not where no sheet was found: a number cropped
 # close would lose its digits' strokes as vertical lines (33 of 600 such numbers lost).
 LINE_OF_IMAGE = 0.75
 LINE_SLOPE = 6.0
