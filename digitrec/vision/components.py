@@ -140,12 +140,25 @@ def _main_axis(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Extent along the main axis and across it, its angle and the centre, from the pixels'
     mean and covariance."""
+    major, minor, angle, centre = axis_variances(labels, index.size, area)
+    # A uniform bar of length L has variance L^2 / 12 along it; one pixel adds 1/12.
+    length = np.sqrt(12 * np.maximum(major, 0) + 1)
+    breadth = np.sqrt(12 * np.maximum(minor, 0) + 1)
+    return length, breadth, angle, centre
+
+
+def axis_variances(
+    labels: np.ndarray, count: int, area: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per component of the `count` labelled ones, whose pixel counts are `area`: the variance
+    of its pixels' positions along their main axis and across it, the axis's angle (degrees
+    counterclockwise from the x axis) and the centre (y, x)."""
     ys, xs = np.nonzero(labels)
     which = labels[ys, xs]
     n = np.maximum(area, 1)
 
     def mean(values: np.ndarray) -> np.ndarray:
-        return np.bincount(which, weights=values, minlength=index.size + 1)[1:] / n
+        return np.bincount(which, weights=values, minlength=count + 1)[1:] / n
 
     my, mx = mean(ys.astype(float)), mean(xs.astype(float))
     vyy = mean(ys.astype(float) ** 2) - my**2
@@ -153,11 +166,8 @@ def _main_axis(
     vxy = mean(ys.astype(float) * xs) - my * mx
     spread = np.sqrt(((vxx - vyy) / 2) ** 2 + vxy**2)
     major, minor = (vxx + vyy) / 2 + spread, (vxx + vyy) / 2 - spread
-    # A uniform bar of length L has variance L^2 / 12 along it; one pixel adds 1/12.
-    length = np.sqrt(12 * np.maximum(major, 0) + 1)
-    breadth = np.sqrt(12 * np.maximum(minor, 0) + 1)
     angle = np.degrees(0.5 * np.arctan2(2 * vxy, vxx - vyy))
-    return length, breadth, -angle, np.stack([my, mx], axis=1)
+    return major, minor, -angle, np.stack([my, mx], axis=1)
 
 
 def digit_like(parts: Components, min_height: float) -> np.ndarray:

@@ -122,7 +122,7 @@ def find_blobs(
     # A pen lying on the page is no digit, nor the measure of the digits' height.
     outsized = outsized_strokes(labels, np.array([p.box for p in parts]), min_height)
     parts = [p for p, drop in zip(parts, outsized, strict=True) if not drop]
-    height = typical_height(labels, ~outsized if outsized.any() else None)
+    height = typical_height(labels, ~outsized)
     parts = [p for p in parts if max(p.height, p.width) >= SPECK_SIZE * height]
     if len(parts) > MAX_PIECES:
         parts = sorted(parts, key=lambda p: p.height * p.width, reverse=True)[:MAX_PIECES]

@@ -12,6 +12,8 @@ loop, which is wider than tall but no flatter than a digit.
 
 import numpy as np
 
+from digitrec.vision.components import axis_variances
+
 # Straight: the component's pixels spread this many times farther along their main axis than
 # across it (the square root of the ratio of their second moments' eigenvalues).
 STRAIGHT_ASPECT = 8.0
@@ -40,17 +42,7 @@ def outsized_strokes(labels: np.ndarray, boxes: np.ndarray, min_height: float) -
 
 def _elongation(labels: np.ndarray, count: int) -> np.ndarray:
     """Per component: the spread of its pixels along their main axis over that across it."""
-    ys, xs = np.nonzero(labels)
-    ids = labels[ys, xs]
-    ys, xs = ys.astype(float), xs.astype(float)
-    pixels = np.maximum(np.bincount(ids, minlength=count + 1)[1:], 1)
-
-    def mean(values: np.ndarray) -> np.ndarray:
-        return np.bincount(ids, weights=values, minlength=count + 1)[1:] / pixels
-
-    my, mx = mean(ys), mean(xs)
-    vyy, vxx, vxy = mean(ys * ys) - my * my, mean(xs * xs) - mx * mx, mean(ys * xs) - my * mx
-    middle = (vyy + vxx) / 2
-    spread = np.sqrt(((vyy - vxx) / 2) ** 2 + vxy**2)
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(float)
+    along, across, _, _ = axis_variances(labels, count, area)
     # A one-pixel-wide line has no spread across it: a quarter pixel's variance stands in.
-    return np.sqrt((middle + spread) / np.maximum(middle - spread, 0.25))
+    return np.sqrt(along / np.maximum(across, 0.25))
