@@ -53,7 +53,7 @@ def tight_digit(image: np.ndarray) -> DigitCrop | None:
     """The image (grey or RGB) as one digit cropped tight to its ink, normalized as MNIST's, with
     its box; None if it does not look like one (see TIGHT_SPAN and on)."""
     gray, scale = work_image(np.asarray(image), TIGHT_SIZE)
-    ink, mask = _ink(gray)
+    ink, mask, parts = _ink(gray)
     if mask is None:
         return None
     # The ink's anti-aliased fringe just outside the threshold is part of the stroke.
@@ -66,7 +66,7 @@ def tight_digit(image: np.ndarray) -> DigitCrop | None:
     contrast = abs(ink_level - paper_level)
     if contrast < INK_CONTRAST or float(gray[~ink].std()) > PAPER_SPREAD * contrast:
         return None
-    if not _digit_shaped(mask):
+    if parts > MAX_PARTS or _loops(mask) > MAX_LOOPS:
         return None
     widest = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max()
     if widest > STROKE_HALF_WIDTH * max(bottom - top, right - left):
@@ -80,9 +80,9 @@ def tight_digit(image: np.ndarray) -> DigitCrop | None:
     return DigitCrop(box, digit, line=0)
 
 
-def _ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The ink class of one Otsu threshold, and the mask of its parts (see INK_PART); None for
-    the mask where the threshold leaves one class only."""
+def _ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """The ink class of one Otsu threshold, the mask of its parts (see INK_PART) and their
+    count; None for the mask (and 0 parts) where the threshold leaves one class only."""
     levels = np.round(gray * 255).astype(np.uint8)
     _, light = cv2.threshold(
         cv2.GaussianBlur(levels, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
@@ -91,26 +91,22 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if edge_values(ink).mean() > 0.5:
         ink = ~ink
     if ink.all() or not ink.any():
-        return ink, None
+        return ink, None, 0
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8))
     areas = stats[1:, cv2.CC_STAT_AREA]
     parts = np.concatenate([[False], areas >= INK_PART * areas.max()])
-    return ink, parts[labels]
+    return ink, parts[labels], int(parts.sum())
 
 
-def _digit_shaped(mask: np.ndarray) -> bool:
-    """Whether the ink's parts and loops are as few as a digit's (MAX_PARTS, MAX_LOOPS)."""
-    parts = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1
-    if parts > MAX_PARTS:
-        return False
-    # A loop is a region of paper the ink encloses: one not reaching the image's border.
+def _loops(mask: np.ndarray) -> int:
+    """How many loops the ink makes (regions of paper it encloses, not reaching the image's
+    border) of at least LOOP_SHARE of the square on the longer side."""
     stats = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)[2]
     h, w = mask.shape
     x, y = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
     enclosed = (x > 0) & (y > 0)
     enclosed &= (x + stats[1:, cv2.CC_STAT_WIDTH] < w) & (y + stats[1:, cv2.CC_STAT_HEIGHT] < h)
-    loops = enclosed & (stats[1:, cv2.CC_STAT_AREA] >= LOOP_SHARE * max(h, w) ** 2)
-    return int(loops.sum()) <= MAX_LOOPS
+    return int((enclosed & (stats[1:, cv2.CC_STAT_AREA] >= LOOP_SHARE * max(h, w) ** 2)).sum())
 
 
 def _edge_width(gray: np.ndarray, mask: np.ndarray, contrast: float) -> float:
