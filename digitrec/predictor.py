@@ -65,9 +65,10 @@ Thresholds on the model's answers:
   a photo where nothing touching the edge was dropped is not framed, one where nothing was
   found must show more than one piece framed, and a clean image (a scan or a drawing) is
   framed if the framed copy is clean too (vision.tight_crop).
-- Told there is one digit (`single`), the pieces found are read as one, from the union of
-  their boxes; in an image not cropped to them, only those near the largest piece
-  (vision.one_digit): a grid line's fragment across the page is not part of the digit.
+- Told there is one digit (`single`), the pieces found are read as one, the surer of two
+  ways: from their own ink together, and normalized afresh from the union of their boxes; in
+  an image not cropped to them, only those near the largest piece (vision.one_digit): a grid
+  line's fragment across the page is not part of the digit.
 - Every image is also read whole as one digit cropped tight to its ink (vision.tight_digit:
   one global threshold; the ink spanning 0.8 of the image both ways, at least 0.1 of the grey
   scale from the paper, the paper even, the ink in strokes with edges rising within 6.5 px
@@ -241,13 +242,21 @@ class Predictor:
             if len(near) < len(pieces.crops) and not fills(image.shape[:2], boxes, TIGHT_FILL):
                 pieces = replace(pieces, crops=near, joins=[])
         if single and len(pieces.crops) > 1:
-            last = len(pieces.crops) - 1
-            whole = [j.crop for j in pieces.joins if (j.first, j.last) == (0, last)]
-            if whole:  # segmentation already offers all the pieces as one digit
-                return Pieces(whole[:1], [], pieces.second_look)
-            gray = to_gray(image) if image.ndim == 3 else image
-            return Pieces([merge_into_one(gray, pieces.crops)], [], pieces.second_look)
+            return Pieces([self._one_digit(image, pieces)], [], pieces.second_look)
         return pieces
+
+    def _one_digit(self, image: np.ndarray, pieces: Pieces) -> DigitCrop:
+        """The pieces read as one digit, the surer of two ways: from their own ink, as the
+        look offers them together (vision.joins.whole_join), and normalized afresh from the
+        image around them (vision.one_digit.merge_into_one). The first leaves out the ruled
+        lines and specks beside the strokes, the second keeps what the threshold cut apart
+        or the look took for something else."""
+        last = len(pieces.crops) - 1
+        whole = [j.crop for j in pieces.joins if (j.first, j.last) == (0, last)]
+        gray = to_gray(image) if image.ndim == 3 else image
+        options = [*whole[:1], merge_into_one(gray, pieces.crops)]
+        readings = self.classify(np.stack([option.image for option in options]))
+        return options[int(np.argmax([reading.confidence for reading in readings]))]
 
     def read_image(
         self,

@@ -68,6 +68,11 @@ def join_candidates(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
     return joins
 
 
+def whole_join(blobs: Sequence[Blob]) -> Join:
+    """All the pieces taken as one digit: what an image told to hold one digit shows."""
+    return Join(0, len(blobs) - 1, _union(blobs), cost=0.0)
+
+
 def _regrouped(blobs: Sequence[Blob], lines: Sequence[int]) -> list[Join]:
     """Each group of pieces cut tentatively from one blob, if consecutive on one line, as a
     join at SPLIT_COST."""

@@ -23,7 +23,7 @@ from digitrec.vision.clean import clean_ink, flat_paper
 from digitrec.vision.complete import completed, faint_neighbours
 from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import Blob, find_blobs, own_ink, tentative_halves, upper_quartile
-from digitrec.vision.joins import join_candidates
+from digitrec.vision.joins import join_candidates, whole_join
 from digitrec.vision.lines import reading_order, without_stray_lines
 from digitrec.vision.page import page_ink
 from digitrec.vision.pieces import CropJoin, DigitCrop, Pieces
@@ -141,6 +141,9 @@ def look_at(
         return DigitCrop(_original_box(blob.box, scale), image, line, context)
 
     joins = join_candidates([blob for blob, _ in placed], line_of)
+    if one_digit and len(placed) > 1:
+        # The pieces together, from their own ink: rules and specks beside them left out.
+        joins.insert(0, whole_join([blob for blob, _ in placed]))
     strips = (
         []
         if one_digit
