@@ -12,13 +12,16 @@ from scipy import ndimage
 from digitrec.vision.preprocess import (
     DIGIT_BOX,
     FRAME,
+    THIN_STROKE,
     center_by_mass,
     crop_to_ink,
     dark_ink,
     fit_box,
     ink_map,
     ink_mask,
+    mnist_digit,
     normalize_digit,
+    stroke_width,
 )
 
 MNIST_TEST_IMAGES = (
@@ -281,3 +284,24 @@ def test_smoothly_enlarged_digits_are_found(scale: int) -> None:
         result = _assert_mnist_like(normalize_digit(np.asarray(page)))
         # Looser than for crisp input: the blur widens strokes and the faint fringe the box.
         assert _correlation(result, normalize_digit(digit)) > 0.65
+
+
+def test_stroke_width_of_mnist_digits_and_of_lines() -> None:
+    widths = [stroke_width(digit / 255.0) for digit in _mnist()]
+    assert 1.6 < np.median(widths) < 2.0
+    assert np.mean(np.array(widths) < THIN_STROKE) < 0.02
+    bar = np.zeros((28, 28), dtype=np.float32)
+    bar[4:24, 10:13] = 1.0  # 3 px wide, 20 long
+    assert stroke_width(bar) == pytest.approx(3 * 2 * 20 / (2 * 20 + 2 * 3), rel=1e-6)
+
+
+def test_a_fine_pen_digit_is_widened_a_bold_one_is_not() -> None:
+    # A 7 written 170 px tall with a 2-px pen: scaled to the 20-px box, its strokes are a
+    # quarter of a pixel wide, thinner than any MNIST digit's.
+    fine = crop_to_ink(_seven(width=2), _seven(width=2) > 0.5)
+    assert fine is not None
+    assert stroke_width(_assert_mnist_like(mnist_digit(fine))) >= THIN_STROKE
+    bold = crop_to_ink(_seven(width=14), _seven(width=14) > 0.5)
+    assert bold is not None
+    plain = center_by_mass(fit_box(bold) / fit_box(bold).max())
+    np.testing.assert_allclose(mnist_digit(bold), plain, atol=1e-6)
