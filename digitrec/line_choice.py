@@ -28,8 +28,8 @@ import numpy as np
 
 from digitrec.line_reader import LineReader, LineReading
 from digitrec.readings import LOW_CONFIDENCE, DigitReading
+from digitrec.vision.mnist_frame import DIGIT_BOX, FRAME, center_by_mass, fit_box
 from digitrec.vision.pieces import DigitCrop
-from digitrec.vision.preprocess import DIGIT_BOX, FRAME, center_by_mass, fit_box
 from digitrec.vision.strips import LineStrip
 
 LINE_MARGIN = 3.0

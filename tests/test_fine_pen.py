@@ -38,7 +38,7 @@ def _written_finely(digit: np.ndarray, seed: int, height: int = 240, pen: int = 
 
 def test_digits_written_large_with_a_fine_pen_are_read() -> None:
     # Scaled to the 20-px box their strokes would be a quarter of a pixel wide; widened
-    # (preprocess.THIN_STROKE) 96 of these 100 read right, 93 before.
+    # (mnist_frame.THIN_STROKE) 96 of these 100 read right, 93 before.
     digits, labels = _mnist(100)
     predictor = Predictor(load_classifier("default"))
     right = sum(

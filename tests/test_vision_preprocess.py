@@ -9,20 +9,18 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from digitrec.vision.preprocess import (
+from digitrec.vision.mnist_frame import (
     DIGIT_BOX,
     FRAME,
     THIN_STROKE,
     center_by_mass,
     crop_to_ink,
-    dark_ink,
     fit_box,
-    ink_map,
-    ink_mask,
     mnist_digit,
     normalize_digit,
     stroke_width,
 )
+from digitrec.vision.preprocess import dark_ink, ink_map, ink_mask
 
 MNIST_TEST_IMAGES = (
     Path(__file__).resolve().parents[1] / "digitrec/data/mnist/t10k-images-idx3-ubyte.gz"

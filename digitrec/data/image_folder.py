@@ -47,7 +47,7 @@ def _class_names(folder: Path) -> tuple[str, ...]:
 
 def _load_labelled(folder: Path, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     from digitrec.vision.decode import image_suffixes, read_image_file, to_gray
-    from digitrec.vision.preprocess import normalize_digit
+    from digitrec.vision.mnist_frame import normalize_digit
 
     images: list[np.ndarray] = []
     labels: list[int] = []

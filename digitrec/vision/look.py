@@ -25,16 +25,10 @@ from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import Blob, find_blobs, own_ink, tentative_halves, upper_quartile
 from digitrec.vision.joins import join_candidates, whole_join
 from digitrec.vision.lines import reading_order, without_stray_lines
+from digitrec.vision.mnist_frame import FRAME, mnist_digit
 from digitrec.vision.page import page_ink
 from digitrec.vision.pieces import CropJoin, DigitCrop, Pieces
-from digitrec.vision.preprocess import (
-    FRAME,
-    _as_float,
-    edge_maps,
-    ink_threshold,
-    mnist_digit,
-    threshold_ink,
-)
+from digitrec.vision.preprocess import _as_float, edge_maps, ink_threshold, threshold_ink
 from digitrec.vision.rules import box_lines, clean_mask, label
 from digitrec.vision.sheet import find_sheet, kept_off_the_edge, resize_mask
 from digitrec.vision.strips import line_strip

@@ -9,8 +9,8 @@ make a tall thin box that reads as a 1.
 
 import numpy as np
 
+from digitrec.vision.mnist_frame import normalize_digit
 from digitrec.vision.pieces import DigitCrop
-from digitrec.vision.preprocess import normalize_digit
 
 # Pieces whose boxes are at most this share of the largest piece's longer side apart from it,
 # or from a piece so kept, are part of the digit. On synthetic single-digit photos (tune half,

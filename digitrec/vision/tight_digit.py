@@ -13,8 +13,8 @@ import numpy as np
 
 from digitrec.vision.frame import edge_values
 from digitrec.vision.look import work_image
+from digitrec.vision.mnist_frame import mnist_digit
 from digitrec.vision.pieces import DigitCrop
-from digitrec.vision.preprocess import mnist_digit
 
 # The image is looked at this long (px), its longer side; sizes below are of that copy.
 TIGHT_SIZE = 256
