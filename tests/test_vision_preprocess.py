@@ -303,3 +303,13 @@ def test_a_fine_pen_digit_is_widened_a_bold_one_is_not() -> None:
     assert bold is not None
     plain = center_by_mass(fit_box(bold) / fit_box(bold).max())
     np.testing.assert_allclose(mnist_digit(bold), plain, atol=1e-6)
+
+
+def test_a_dark_sliver_along_the_border_does_not_set_the_inks_strength() -> None:
+    # The table's sliver beside the paper's edge, far darker than the writing: the strongest
+    # ink is looked for inside the border, so the seven still maps to full strength.
+    ink = 0.4 * _seven()
+    ink[:, :4] = 1.0
+    found = ink_map(_on_paper(ink))
+    assert found[_seven() > 0.9].mean() > 0.9
+    assert ink_mask(found)[_seven() > 0.9].mean() > 0.9
