@@ -255,6 +255,8 @@ class Predictor:
         whole = [j.crop for j in pieces.joins if (j.first, j.last) == (0, last)]
         gray = to_gray(image) if image.ndim == 3 else image
         options = [*whole[:1], merge_into_one(gray, pieces.crops)]
+        if len(options) == 1:  # the far pieces were left out: no look offered these together
+            return options[0]
         readings = self.classify(np.stack([option.image for option in options]))
         return options[int(np.argmax([reading.confidence for reading in readings]))]
 
