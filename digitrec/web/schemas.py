@@ -24,7 +24,9 @@ class DigitOut(BaseModel):
     confidence: float = Field(description="top probability")
     top: list[tuple[int | str, float]] = Field(description="the three likeliest classes")
     box: list[int] | None = Field(description="[x, y, width, height] in the uploaded image")
-    low_confidence: bool = Field(description="top probability under 0.6")
+    low_confidence: bool = Field(
+        description="top probability under 0.6, or a lone digit the digitness check doubts"
+    )
 
 
 class PredictionOut(BaseModel):
