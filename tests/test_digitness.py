@@ -8,7 +8,7 @@ import pytest
 from digitrec.data.datasets import load_test_set
 from digitrec.data.non_digit_crops import NonDigitGlyphs, harvest_non_digits
 from digitrec.data.non_digits import bar_like, framed, marks, scribble
-from digitrec.data.synthetic_photos import make_photo
+from digitrec.data.synthetic_photos import GlyphSource, make_photo
 from digitrec.digitness import digit_probability, load_digitness
 from digitrec.predictor import DOUBTED_DIGITS, Predictor
 
@@ -95,3 +95,15 @@ def test_a_clear_digit_is_not_flagged(predictor: Predictor) -> None:
 
     reading = predictor.read_image(_page_with(seven))
     assert reading.text == "7" and not reading.digits[0].low_confidence
+
+
+def test_told_there_is_a_digit_a_last_look_finds_it_and_the_check_vouches(
+    predictor: Predictor,
+) -> None:
+    # A tune photo (make_photo, seed [7002, 506]): a blurred 13-px 0 that no stroke-tested
+    # look keeps; the last look at any ink finds it, and the check gives it 0.99.
+    photo = make_photo(np.random.default_rng([7002, 506]), "single", GlyphSource(mnist_part="tune"))
+    assert photo.text == "0"
+    assert predictor.read_image(photo.image, single=True).text == "0"
+    without = Predictor(predictor.classifier, digitness=None)  # no check, no last look
+    assert without.read_image(photo.image, single=True).text == ""

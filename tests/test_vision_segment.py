@@ -937,3 +937,21 @@ def test_a_faint_digit_beside_sure_ones_is_kept_alone_it_is_not() -> None:
         for r, c in ndimage.find_objects(kept)
     }
     assert found == {(60, 50), (60, 100), (60, 150)}
+
+
+def test_any_ink_keeps_a_blob_but_not_a_ruled_line() -> None:
+    # A filled blob (a bold chalk digit run together) and a long ruled line across the page.
+    from digitrec.vision.components import stroke_tests
+    from digitrec.vision.preprocess import edge_maps
+    from digitrec.vision.rules import label
+
+    ink = np.zeros((200, 300), np.float32)
+    cv2.ellipse(ink, (150, 90), (25, 45), 0, 0, 360, 1.0, -1)
+    ink[170:172, 5:295] = 1.0
+    labels = label(ink > 0.5)
+    parts = measure(ink, labels, edge_maps(ink))
+    blob, line = (0, 1) if parts.height[0] > parts.height[1] else (1, 0)
+    shaped, strong = stroke_tests(parts, contrast=1.0, height=90, min_height=8)
+    assert not (shaped & strong)[blob]
+    shaped, strong = stroke_tests(parts, contrast=1.0, height=90, min_height=8, any_ink=True)
+    assert (shaped & strong)[blob] and not (shaped & strong)[line]

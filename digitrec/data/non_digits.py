@@ -43,8 +43,8 @@ PRINTED_SHARE = 0.25
 # MNIST's own training digits, as they come, for this share of the digits: the drawn ones are
 # framed by this module, and MNIST's anti-aliasing is not quite its.
 MNIST_AS_IS = 0.3
-# A mark whose ink spreads this much less across than along frames as a 1 or a dash: not drawn
-# as a non-digit (see bar_like).
+# A mark whose ink spreads this much less across than along frames as a 1 or a dash, whatever
+# was drawn: never drawn as a non-digit (see bar_like).
 BAR_SPREAD = 0.4
 KINDS = ("scribble", "coil", "scribble-out", "letter", "doodle")
 

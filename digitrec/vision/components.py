@@ -303,11 +303,13 @@ def keep_strokes(
     height: float,
     min_height: float,
     min_contrast: float = MIN_INK_CONTRAST,
+    any_ink: bool = False,
 ) -> np.ndarray:
     """The labels, relabelled without the components that are not pen strokes. `contrast` is
     what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height, and a
-    stroke's ink must reach `min_contrast` relative to the light level."""
-    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height, min_contrast)
+    stroke's ink must reach `min_contrast` relative to the light level. With `any_ink`, only
+    that and the ruled lines count (see stroke_tests)."""
+    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height, min_contrast, any_ink)
     # A digit touching a shadow or smudge is one component with it, dropped whole as too soft
     # or too faint: such a component's strong core, cut at a higher level, is looked at again.
     tall = parts.height >= (CORE_HEIGHT * height if np.isfinite(height) else min_height)
@@ -320,7 +322,9 @@ def keep_strokes(
     core_table = np.concatenate([[False], cores])
     mask = table[labels] | (core_table[labels] & (ink >= cut[labels]))
     relabelled = filters.label(mask)[0]
-    keep, parts = _strokes(relabelled, ink, maps, contrast, height, min_height, min_contrast)
+    keep, parts = _strokes(
+        relabelled, ink, maps, contrast, height, min_height, min_contrast, any_ink
+    )
     # A piece cut out of a shadow must look like a pen's stroke on its own: wider than a
     # pixel (a crisp line along a shadow's edge is not) and clearly crisp.
     from_core = np.bincount(relabelled[core_table[labels]], minlength=len(keep) + 1)[1:] > 0
@@ -337,9 +341,10 @@ def _strokes(
     height: float,
     min_height: float,
     min_contrast: float,
+    any_ink: bool,
 ) -> tuple[np.ndarray, Components]:
     parts = measure(ink, labels, maps)
-    shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast)
+    shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast, any_ink)
     shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink, labels)
     keep = shaped & strong
     faint_ok = parts.level * contrast >= RESCUE_CONTRAST * min_contrast
@@ -352,9 +357,12 @@ def stroke_tests(
     height: float,
     min_height: float,
     min_contrast: float = MIN_INK_CONTRAST,
+    any_ink: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per component: (shaped like a pen's stroke: crisp, not a blob nor a ruled line's
-    fragment; strong: about as strong as the page's digits)."""
+    fragment; strong: about as strong as the page's digits). With `any_ink`: (not a ruled
+    line's fragment; reaching `min_contrast`), for a last look where nothing else was found
+    (see the predictor)."""
     tall = parts.height >= 0.5 * height
     sure = digit_like(parts, min_height) & tall
     best = float(np.max(parts.level[sure], initial=0.0))
@@ -376,6 +384,8 @@ def stroke_tests(
     marks = parts.sharpness[(parts.area >= MARK_AREA) & ~line]
     crispest = float(marks.max()) if marks.size else 0.0
     soft = tall & (parts.sharpness < RELATIVE_SHARPNESS * crispest)
+    if any_ink:
+        return ~flat_line & ~long_line, parts.level * contrast >= min_contrast
     shaped = (parts.sharpness >= SHARP) & ~soft & ~blob & ~flat_line & ~long_line
     strong = (
         ~thin_faint

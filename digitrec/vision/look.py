@@ -69,9 +69,11 @@ def look_at(
     min_contrast: float = MIN_INK_CONTRAST,
     sheet: bool | np.ndarray = True,
     one_digit: bool = False,
+    any_ink: bool = False,
 ) -> Pieces:
     """The pieces found in `gray` at `work_size`: inside the sheet of paper if one is found (and
-    looked for: `sheet`), or inside the given mask of it (of `gray`, at any scale)."""
+    looked for: `sheet`), or inside the given mask of it (of `gray`, at any scale); with
+    `any_ink`, whatever ink is not a ruled line, stroke-like or not (components.stroke_tests)."""
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
     clean = clean_ink(small) if max(np.shape(gray)[:2]) <= CLEAN_MAX_SIDE else None
@@ -95,7 +97,9 @@ def look_at(
         mask, rules, height = clean_mask(inked, ink, maps, min_height)
         # What clean_mask took out besides rules: the pieces touching the image's edge.
         edge_ink_dropped = bool((inked & ~rules & ~mask).any())
-        labels = keep_strokes(label(mask), ink, maps, contrast, height, min_height, min_contrast)
+        labels = keep_strokes(
+            label(mask), ink, maps, contrast, height, min_height, min_contrast, any_ink
+        )
     # Told there is one digit, a clean image's blob need not be cut in halves too. A photo's
     # still is: its halves each grow by the faint ink on their side (complete.completed), and
     # without them 4 more of 1,000 single-digit photos (tiny digits, looked at closer) read

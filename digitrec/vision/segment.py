@@ -70,12 +70,14 @@ def find_pieces(
     zoom: bool = True,
     min_contrast: float = MIN_INK_CONTRAST,
     one_digit: bool = False,
+    any_ink: bool = False,
 ) -> Pieces:
     """The digit candidates in `gray` (H, W) in reading order, and the candidate joins.
 
     Told the image holds `one_digit`, the reader has nothing to choose among: no candidate gets
     a context image for the gate (digitrec.gate), and in a clean image no blob is also offered
-    cut in two (see grouping.TRY_SPLIT).
+    cut in two (see grouping.TRY_SPLIT). With `any_ink`, every look keeps whatever ink is not
+    a ruled line, stroke-like or not (components.stroke_tests).
 
     An image at least CLOSER_FROM working sizes long where nothing was found is looked at once
     more at LOOK_CLOSER times the working size, for digits too small for the first look.
@@ -86,14 +88,15 @@ def find_pieces(
     times; inside the sheet of paper the first look found, if it found one.
     """
     longest = max(np.shape(gray)[:2])
-    pieces = look_at(gray, stages, work_size, min_contrast, one_digit=one_digit)
+    looks = {"one_digit": one_digit, "any_ink": any_ink}
+    pieces = look_at(gray, stages, work_size, min_contrast, **looks)
     if zoom and not pieces.crops and longest >= CLOSER_FROM * work_size:
         # Nothing digit-sized in the working copy: the digits may be under MIN_DIGIT_PX there
         # (a number written small on a page photographed whole). Look again closer, for those
         # only: what the first look could see (a sheet's edge, say), it has judged already.
         closer_stages: dict[str, np.ndarray] = {}
         closer_size = round(LOOK_CLOSER * work_size)
-        closer = look_at(gray, closer_stages, closer_size, min_contrast, one_digit=one_digit)
+        closer = look_at(gray, closer_stages, closer_size, min_contrast, **looks)
         seen = SEEN_BY_FIRST_LOOK * MIN_DIGIT_PX * longest / work_size
         if closer.crops and np.median([c.box[3] for c in closer.crops]) < seen:
             pieces, work_size = (
@@ -138,7 +141,7 @@ def find_pieces(
     # photos (tune half) numbers of 2-8 digits read exactly 1,608 -> 1,619 of 1,800, single
     # digits 974 and blank pages 2,385 -> 2,386 of 2,400.
     sheet = _sheet_part(pieces.sheet, np.shape(gray)[:2], (y0, y1, x0, x1))
-    again = look_at(region, None, max(size, 16), min_contrast, sheet=sheet, one_digit=one_digit)
+    again = look_at(region, None, max(size, 16), min_contrast, sheet=sheet, **looks)
     if not again.crops:
         return pieces
     return replace(
