@@ -226,7 +226,7 @@ class Predictor:
     ) -> None:
         """`gate` weighs the segmentation's alternatives (digitrec.gate), `line_reader` reads
         each text line whole where segmentation may have cut it wrong (digitrec.line_choice),
-        `digitness` doubts a lone digit that is no digit at all (digitrec.digitness): the
+        `digitness` says whether what was read is a digit at all (digitrec.digitness): the
         shipped ones by default, None to go without."""
         self.classifier = classifier
         self.max_pixels = max_pixels

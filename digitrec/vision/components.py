@@ -374,6 +374,8 @@ def stroke_tests(
     long_line = line & (parts.length >= LONG_LINE * height)
     # The threshold breaks a faint line into pieces that need not be long each.
     long_line |= collinear(parts, straight_piece(parts), LONG_LINE * height)
+    if any_ink:
+        return ~flat_line & ~long_line, parts.level * contrast >= min_contrast
     # One pixel wide and faint: noise along a shadow's or the paper's edge, a fibre, a broken
     # ruled line; a pen's stroke this thin is also as strong as the rest of the writing.
     thin_faint = (parts.thickness <= THIN) & (parts.level < FAINT)
@@ -384,8 +386,6 @@ def stroke_tests(
     marks = parts.sharpness[(parts.area >= MARK_AREA) & ~line]
     crispest = float(marks.max()) if marks.size else 0.0
     soft = tall & (parts.sharpness < RELATIVE_SHARPNESS * crispest)
-    if any_ink:
-        return ~flat_line & ~long_line, parts.level * contrast >= min_contrast
     shaped = (parts.sharpness >= SHARP) & ~soft & ~blob & ~flat_line & ~long_line
     strong = (
         ~thin_faint
