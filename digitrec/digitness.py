@@ -110,8 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from digitrec.export import export_onnx
-    from digitrec.models.loading import load_classifier
+    from digitrec.export import save_with_twin
 
     check = train_digitness(
         args.marks,
@@ -121,11 +120,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed=args.seed,
         threads=args.threads,
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    check.save(args.output)
-    # Exported from the file as written, so the twin carries the digest of its weights.
-    export_onnx(load_classifier(args.output, accelerate=False), args.output.with_suffix(".onnx"))
-    print(f"digitness check written to {args.output} and {args.output.with_suffix('.onnx')}")
+    twin = save_with_twin(check, args.output)
+    print(f"digitness check written to {args.output} and {twin}")
 
 
 if __name__ == "__main__":

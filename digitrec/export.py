@@ -76,6 +76,16 @@ def export_onnx(classifier: Classifier, path: Path) -> Path:
     return path
 
 
+def save_with_twin(classifier: Classifier, path: Path) -> Path:
+    """Save a torch model at `path` and its ONNX twin beside it; the twin's path. The twin is
+    exported from the file as written, so that it carries the digest of those weights."""
+    from digitrec.models.loading import load_classifier  # which loads twins from here
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    classifier.save(path)
+    return export_onnx(load_classifier(path, accelerate=False), path.with_suffix(".onnx"))
+
+
 def _write_metadata(path: Path, classifier: TorchClassifier) -> None:
     import onnx
 

@@ -91,15 +91,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from digitrec.export import export_onnx
-    from digitrec.models.loading import load_classifier
+    from digitrec.export import save_with_twin
 
     gate = train_gate(args.data, epochs=args.epochs, seed=args.seed, threads=args.threads)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    gate.save(args.output)
-    # Exported from the file as written, so the twin carries the digest of its weights.
-    export_onnx(load_classifier(args.output, accelerate=False), args.output.with_suffix(".onnx"))
-    print(f"gate written to {args.output} and {args.output.with_suffix('.onnx')}")
+    twin = save_with_twin(gate, args.output)
+    print(f"gate written to {args.output} and {twin}")
 
 
 if __name__ == "__main__":
