@@ -34,6 +34,24 @@ log = logging.getLogger(__name__)
 
 DIGITNESS_CLASSES = ("not a digit", "digit")
 VALIDATION = 5000  # marks held out to report the check's accuracy
+# The reader flags every digit of a reading whose crops the check gives a median under this
+# probability of being digits (doubted). On synthetic photos (tune half) of one mark, read
+# without `single`: of those read as a digit the model is sure of, 17 of 55 letters of the
+# evaluation fonts and 15 of 44 scribbles are flagged, and 4 of 589 single digits read right
+# (0.1: 20, 19 and 6; 0.02: 11, 12 and 1). Of 536 numbers of 2-8 digits read right, 6 are
+# flagged, and 41 of 134 rows of letters read as digits. The median: a number's crops need not
+# be what the line reader reads, and each alone is often unsure.
+DOUBTED_DIGITS = 0.05
+# Told there is one digit, where no look found a stroke, the predictor takes a last look at
+# any ink but ruled lines (vision.components.stroke_tests' any_ink): a bold chalk digit is a
+# filled blob to the stroke tests, a 13-px digit on ruled paper too soft. What it finds counts
+# if the model reads it with SINGLE_SECOND_LOOK_CONFIDENCE and not as a 1 (there a 1 is a bar,
+# which is what a shadow's or the paper's edge leaves), and the check gives it at least this
+# probability of being a digit (vouched). On synthetic photos (tune half), single digits read
+# 1,955 -> 1,957 of 2,000 and blank pages read with `single` 377 of 400 as before; taking 1s
+# too, 1,959 and 373 (four edges on blank pages read as a sure 1); asking nothing of the
+# check, 1,957 and 372. The last look found something on 52 of those 400 blank pages.
+LAST_LOOK_DIGITNESS = 0.5
 
 
 def shipped_digitness_path() -> Path:
@@ -52,6 +70,18 @@ def load_digitness() -> Classifier:
 def digit_probability(check: Classifier, digits: np.ndarray) -> np.ndarray:
     """(N,) probability that each MNIST-style crop (N, 28, 28) in [0, 1] is a digit."""
     return np.asarray(check.predict_proba(digits))[:, DIGITNESS_CLASSES.index("digit")]
+
+
+def doubted(check: Classifier, digits: np.ndarray) -> bool:
+    """Whether the check gives the crops (N, 28, 28) a median under DOUBTED_DIGITS of being
+    digits: the reader flags them all."""
+    return float(np.median(digit_probability(check, digits))) < DOUBTED_DIGITS
+
+
+def vouched(check: Classifier, digits: np.ndarray) -> bool:
+    """Whether the check gives the crops (N, 28, 28) a median of LAST_LOOK_DIGITNESS of being
+    digits: what a last look found may count."""
+    return float(np.median(digit_probability(check, digits))) >= LAST_LOOK_DIGITNESS
 
 
 def train_digitness(

@@ -74,7 +74,8 @@ Thresholds on the model's answers:
   line's fragment across the page is not part of the digit. Where no look finds a stroke, even
   fainter (SINGLE_MIN_CONTRAST), a last look takes any ink that is not a ruled line; what it
   finds counts if the model reads it with SINGLE_SECOND_LOOK_CONFIDENCE, not as a 1 (there a
-  shadow's or the paper's edge), and the digitness check gives it LAST_LOOK_DIGITNESS = 0.5.
+  shadow's or the paper's edge), and the digitness check gives it
+  LAST_LOOK_DIGITNESS = 0.5.
 - Every image is also read whole as one digit cropped tight to its ink (vision.tight_digit:
   one global threshold; the ink spanning 0.8 of the image both ways, at least 0.1 of the grey
   scale from the paper, the paper even, the ink in strokes with edges rising within 6.5 px
@@ -117,7 +118,7 @@ from typing import Literal
 
 import numpy as np
 
-from digitrec.digitness import digit_probability, load_digitness
+from digitrec.digitness import doubted, load_digitness, vouched
 from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.line_choice import reread_lines, vouched_lines
 from digitrec.line_reader import ALPHABET, LineReader, load_line_reader
@@ -172,16 +173,6 @@ LONE_GATE = 0.05
 # read 381 of 400 instead of 378 (300 others unchanged), and of 150 blank pages read with
 # `single` 6 gave a digit instead of 5 (16 without asking more confidence); 0.05 read no more.
 SINGLE_MIN_CONTRAST = 0.08
-# With `single`, where no look found a stroke, a last look keeps any ink but ruled lines
-# (components.stroke_tests' any_ink): a bold chalk digit is a filled blob to the stroke tests,
-# a 13-px digit on ruled paper too soft. What it finds must read with
-# SINGLE_SECOND_LOOK_CONFIDENCE, the digitness check (digitrec.digitness) must give it at least
-# this probability of being a digit, and it must not read as a 1: there a 1 is a bar, which is
-# what a shadow's or the paper's edge leaves. On synthetic photos (tune half), single digits
-# read 1,955 -> 1,957 of 2,000 and blank pages read with `single` 377 of 400 as before; also
-# taking 1s, 1,959 and 373 (four edges on blank pages read as a sure 1); asking no digitness,
-# 1,957 and 372. The last look found something on 52 of those 400 blank pages.
-LAST_LOOK_DIGITNESS = 0.5
 # Where small digits were looked at up close (vision.segment.find_pieces' zoom) and that read as
 # no digit, the first look's pieces are read instead, if they read as a number of at least this
 # many digits with SECOND_LOOK_CONFIDENCE: enlarged, a grid or ruled paper can break 13-px
@@ -204,14 +195,6 @@ FIRST_LOOK_DIGITS = 2
 # 2,400 blank pages gave a digit (a shadow's band read as a 1).
 TIGHT_CONFIDENCE = PAGE_CONFIDENCE
 ONE_DIGIT_WIDTH = 1.2
-# A reading's digits are all flagged where the digitness check (digitrec.digitness) gives their
-# crops a median under this probability of being digits at all. On synthetic photos (tune half)
-# of one mark, read without `single`: of those read as a digit the model is sure of, 17 of 55
-# letters of the evaluation fonts and 15 of 44 scribbles are flagged, 4 of 589 single digits
-# read right (0.1: 20, 19 and 6; 0.02: 11, 12 and 1). Of 536 numbers of 2-8 digits read
-# right, 6 are flagged, and 41 of 134 rows of letters read as digits. (The median: a number's
-# crops need not be what the line reader reads, and each alone is often unsure.)
-DOUBTED_DIGITS = 0.05
 
 
 class Predictor:
@@ -316,15 +299,14 @@ class Predictor:
         return reading
 
     def _doubt_non_digits(self, reading: Reading) -> None:
-        """Flag every digit as low confidence where the digitness check gives the digits'
-        crops a median under DOUBTED_DIGITS of being digits at all: a scribble, a letter or a
-        word, a doodle."""
+        """Flag every digit as low confidence where the digitness check doubts the digits' crops
+        are digits at all (digitness.DOUBTED_DIGITS): a scribble, a letter or a word, a
+        doodle."""
         if self.digitness is None or not reading.digits:
             return
         if len(reading.inputs) != len(reading.digits):
             return
-        likeness = digit_probability(self.digitness, np.stack(reading.inputs))
-        if float(np.median(likeness)) < DOUBTED_DIGITS:
+        if doubted(self.digitness, np.stack(reading.inputs)):
             for digit in reading.digits:
                 digit.low_confidence = True
 
@@ -406,13 +388,13 @@ class Predictor:
         return Reading(readings, [crop.image for crop in crops])
 
     def _looks_like_digits(self, crops: list[DigitCrop], readings: list[DigitReading]) -> bool:
-        """Whether the digitness check gives the crops a median of LAST_LOOK_DIGITNESS of
-        being digits at all, and none reads as a 1 (see LAST_LOOK_DIGITNESS)."""
+        """Whether the digitness check vouches for the crops (digitness.LAST_LOOK_DIGITNESS)
+        and none reads as a 1: where no stroke was found, a 1 is a bar, which is what a
+        shadow's or the paper's edge leaves."""
         if self.digitness is None:
             return True
         images = np.stack([crop.image for crop in crops])
-        likeness = float(np.median(digit_probability(self.digitness, images)))
-        return likeness >= LAST_LOOK_DIGITNESS and all(r.digit != "1" for r in readings)
+        return vouched(self.digitness, images) and all(r.digit != "1" for r in readings)
 
     def _lone_mark(self, image: np.ndarray, crop: DigitCrop) -> bool:
         """Whether the one candidate found on a page is a stray mark, not a digit written

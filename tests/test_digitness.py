@@ -9,8 +9,8 @@ from digitrec.data.datasets import load_test_set
 from digitrec.data.non_digit_crops import NonDigitGlyphs, harvest_non_digits
 from digitrec.data.non_digits import bar_like, framed, marks, scribble
 from digitrec.data.synthetic_photos import GlyphSource, make_photo
-from digitrec.digitness import digit_probability, load_digitness
-from digitrec.predictor import DOUBTED_DIGITS, Predictor
+from digitrec.digitness import DOUBTED_DIGITS, digit_probability, load_digitness
+from digitrec.predictor import Predictor
 
 
 def test_marks_are_half_digits_framed_like_mnist() -> None:
