@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Callable
-from functools import cache
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, usable_fonts
+from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, font_mask, usable_fonts
+from digitrec.vision.components import axis_variances
 from digitrec.vision.mnist_frame import mnist_digit
 
 # Letters whose handwritten shapes are not a digit's. Left out: O o Q D C c U (0), I l i j J T t
@@ -113,9 +112,7 @@ def letter(rng: np.random.Generator, fonts: list[str]) -> np.ndarray | None:
     """One of LETTERS in one of `fonts`; None without fonts."""
     if not fonts:
         return None
-    return _font_mask(
-        fonts[int(rng.integers(len(fonts)))], LETTERS[int(rng.integers(len(LETTERS)))]
-    )
+    return font_mask(fonts[int(rng.integers(len(fonts)))], LETTERS[int(rng.integers(len(LETTERS)))])
 
 
 def framed(rng: np.random.Generator, mask: np.ndarray) -> np.ndarray:
@@ -157,7 +154,7 @@ def marks(count: int, seed: int, part: str = TRAIN_PART) -> tuple[np.ndarray, np
         if labels[i] and printed:
             digit = str(int(rng.integers(10)))
             image = framed(
-                rng, _font_mask(printed_fonts[int(rng.integers(len(printed_fonts)))], digit)
+                rng, font_mask(printed_fonts[int(rng.integers(len(printed_fonts)))], digit)
             )
         elif labels[i] and rng.random() < MNIST_AS_IS:
             pool = glyphs.by_digit[int(rng.integers(10))]
@@ -188,13 +185,15 @@ def makers(fonts: list[str]) -> dict[str, Callable[[np.random.Generator], np.nda
 
 
 def bar_like(image: np.ndarray) -> bool:
-    """Whether a framed mark is a bar, however turned (its ink's narrower spread under
-    BAR_SPREAD of its wider): a 1 or a dash, whatever was drawn."""
-    rows, cols = np.nonzero(image > 0.2)
-    if rows.size < 3:
+    """Whether a framed mark is a bar, however turned (its ink's spread across under
+    BAR_SPREAD of its spread along, in standard deviations): a 1 or a dash, whatever was
+    drawn."""
+    ink = (np.asarray(image) > 0.2).astype(np.int32)
+    pixels = int(ink.sum())
+    if pixels < 3:
         return True
-    spread = np.linalg.eigvalsh(np.cov(np.stack([rows, cols]).astype(float)))
-    return bool(np.sqrt(max(spread[0], 0) / max(spread[1], 1e-9)) < BAR_SPREAD)
+    along, across, _, _ = axis_variances(ink, 1, np.array([pixels], float))
+    return bool(np.sqrt(max(float(across[0]), 0) / max(float(along[0]), 1e-9)) < BAR_SPREAD)
 
 
 def _rotated(rng: np.random.Generator, points: np.ndarray, spread: float = 0.6) -> np.ndarray:
@@ -220,13 +219,3 @@ def _polylines(rng: np.random.Generator, lines: list[np.ndarray]) -> np.ndarray:
         xy = np.round(((line - low) * scale + pen) * 2**shift).astype(np.int32)
         cv2.polylines(canvas, [xy], False, 255, pen, cv2.LINE_AA, shift)
     return canvas.astype(np.float32) / 255.0
-
-
-@cache
-def _font_mask(path: str, text: str) -> np.ndarray:
-    font = ImageFont.truetype(path, 96)
-    canvas = Image.new("L", (200, 200), 0)
-    ImageDraw.Draw(canvas).text((30, 30), text, fill=255, font=font)
-    mask = np.asarray(canvas, np.float32) / 255.0
-    rows, cols = np.nonzero(mask > 0.1)
-    return np.pad(mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], 1)

@@ -179,11 +179,17 @@ def _hollow(path: str) -> bool:
     return filled.sum() > 1.5 * ink.sum()
 
 
-@cache
 def _font_glyph(path: str, digit: int) -> np.ndarray:
+    return font_mask(path, str(digit))
+
+
+@cache
+def font_mask(path: str, text: str) -> np.ndarray:
+    """`text` (a character) drawn in the font at `path`, 96 pt, as a coverage mask (ink 1.0)
+    cropped to its ink."""
     font = ImageFont.truetype(path, 96)
-    canvas = Image.new("L", (160, 200), 0)
-    ImageDraw.Draw(canvas).text((30, 30), str(digit), fill=255, font=font)
+    canvas = Image.new("L", (200, 200), 0)  # room for a W beside the 30-px margin
+    ImageDraw.Draw(canvas).text((30, 30), text, fill=255, font=font)
     return _crop(np.asarray(canvas, np.float32) / 255.0)
 
 
