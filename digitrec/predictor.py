@@ -257,7 +257,7 @@ class Predictor:
         if single and len(pieces.crops) > 1:
             # Unless the image is cropped to the digit, pieces far from the largest are not
             # part of it: a grid line's fragment, the paper's edge (vision.one_digit).
-            near = around_largest(pieces.crops)
+            near = around_largest(pieces.crops, image.shape[:2])
             boxes = [crop.box for crop in pieces.crops]
             if len(near) < len(pieces.crops) and not fills(image.shape[:2], boxes, TIGHT_FILL):
                 pieces = replace(pieces, crops=near, joins=[])

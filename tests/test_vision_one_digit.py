@@ -22,8 +22,24 @@ def test_pieces_near_the_largest_are_kept_and_far_ones_left_out() -> None:
     grid_line = _crop(400, 90, 4, 70)  # far to the right
     speck = _crop(60, 300, 3, 3)  # far below
     crops = [speck, digit, grid_line, broken_off, chained]
-    assert around_largest(crops) == [digit, broken_off, chained]
-    assert around_largest([grid_line]) == [grid_line]
+    assert around_largest(crops, (500, 500)) == [digit, broken_off, chained]
+    assert around_largest([grid_line], (500, 500)) == [grid_line]
+
+
+def test_a_piece_running_off_the_image_is_not_taken_for_the_digit() -> None:
+    digit = _crop(100, 300, 40, 60)
+    shadow = _crop(60, 0, 50, 200)  # larger, but running off the top: a hand's shadow
+    assert around_largest([shadow, digit], (470, 260)) == [digit]
+    # Where every piece touches the edge, the largest is still taken.
+    assert around_largest([shadow, _crop(0, 400, 40, 60)], (470, 260)) == [shadow]
+
+
+def test_a_digit_beside_a_shadow_running_off_the_photo_is_read() -> None:
+    # A synthetic photo (tune half): a red 4 below a hand's shadow that reaches in from the
+    # photo's top edge. The shadow, a soft bar larger than the 4, was taken for the digit: "1".
+    photo = make_photo(np.random.default_rng([7022, 291]), "single", GlyphSource(mnist_part="tune"))
+    predictor = Predictor(load_classifier("default"))
+    assert predictor.read_image(photo.image, single=True).text == photo.text == "4"
 
 
 def test_a_grid_lines_fragment_away_from_the_digit_is_not_read_into_it() -> None:
@@ -44,7 +60,7 @@ def test_a_digit_cropped_to_its_box_keeps_all_its_pieces() -> None:
     photo = cropped_to_digits(make_photo(np.random.default_rng([7002, 151]), "single", glyphs), 0.0)
     predictor = Predictor(load_classifier("default"))
     pieces = predictor.preprocess(photo.image, single=False)
-    assert len(around_largest(pieces)) < len(pieces)
+    assert len(around_largest(pieces, photo.image.shape[:2])) < len(pieces)
     assert predictor.read_image(photo.image, single=True).text == photo.text == "4"
 
 
