@@ -42,9 +42,9 @@ VALIDATION = 5000  # marks held out to report the check's accuracy
 # flagged, and 41 of 134 rows of letters read as digits. The median: a number's crops need not
 # be what the line reader reads, and each alone is often unsure.
 DOUBTED_DIGITS = 0.05
-# Told there is one digit, where no look found a stroke, the predictor takes a last look at
-# any ink but ruled lines (vision.components.stroke_tests' any_ink): a bold chalk digit is a
-# filled blob to the stroke tests, a 13-px digit on ruled paper too soft. What it finds counts
+# Told there is one digit, where no look found a stroke, single_digit.look_harder takes a last
+# look at any ink but ruled lines (vision.components.stroke_tests' any_ink): a bold chalk digit
+# is a filled blob to the stroke tests, a 13-px digit on ruled paper too soft. What it finds counts
 # if the model reads it with SINGLE_SECOND_LOOK_CONFIDENCE and not as a 1 (there a 1 is a bar,
 # which is what a shadow's or the paper's edge leaves), and the check gives it at least this
 # probability of being a digit (vouched). On synthetic photos (tune half), single digits read

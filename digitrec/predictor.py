@@ -68,14 +68,8 @@ Thresholds on the model's answers:
   a photo where nothing touching the edge was dropped is not framed, one where nothing was
   found must show more than one piece framed, and a clean image (a scan or a drawing) is
   framed if the framed copy is clean too (vision.tight_crop).
-- Told there is one digit (`single`), the pieces found are read as one, the surer of two
-  ways: from their own ink together, and normalized afresh from the union of their boxes; in
-  an image not cropped to them, only those near the largest piece (vision.one_digit): a grid
-  line's fragment across the page is not part of the digit. Where no look finds a stroke, even
-  fainter (SINGLE_MIN_CONTRAST), a last look takes any ink that is not a ruled line; what it
-  finds counts if the model reads it with SINGLE_SECOND_LOOK_CONFIDENCE, not as a 1 (there a
-  shadow's or the paper's edge), and the digitness check gives it
-  LAST_LOOK_DIGITNESS = 0.5.
+- Told there is one digit (`single`), the pieces found are read as one, and where no look
+  finds a stroke, the image is looked at harder (digitrec.single_digit).
 - Every image is also read whole as one digit cropped tight to its ink (vision.tight_digit:
   one global threshold; the ink spanning 0.8 of the image both ways, at least 0.1 of the grey
   scale from the paper, the paper even, the ink in strokes with edges rising within 6.5 px
@@ -118,22 +112,26 @@ from typing import Literal
 
 import numpy as np
 
-from digitrec.digitness import doubted, load_digitness, vouched
+from digitrec.digitness import doubted, load_digitness
 from digitrec.gate import GATE_WEIGHT, load_gate, one_digit_probability
 from digitrec.line_choice import reread_lines, vouched_lines
 from digitrec.line_reader import ALPHABET, LineReader, load_line_reader
 from digitrec.models.classifier import Classifier
 from digitrec.page_rules import without_fragments, without_stray_marks
 from digitrec.readings import LOW_CONFIDENCE, DigitReading, Reading
+from digitrec.single_digit import (
+    SINGLE_SECOND_LOOK_CONFIDENCE,
+    as_one_digit,
+    look_harder,
+    looks_like_digits,
+)
 from digitrec.vision.debug import draw_readings
-from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file, to_gray
+from digitrec.vision.decode import DEFAULT_MAX_PIXELS, decode_image, read_image_file
 from digitrec.vision.deskew import deskewed
-from digitrec.vision.frame import fills
 from digitrec.vision.joins import choose_segments
-from digitrec.vision.one_digit import around_largest, merge_into_one
 from digitrec.vision.pieces import DigitCrop, Pieces
 from digitrec.vision.segment import find_pieces
-from digitrec.vision.tight_crop import TIGHT_FILL, framed_look
+from digitrec.vision.tight_crop import framed_look
 from digitrec.vision.tight_digit import tight_digit
 from digitrec.vision.tilt import box_back, line_angle, turned
 
@@ -143,17 +141,12 @@ TOP_K = 3
 # still misread into "no digit" without losing a number; 0.6 began to lose numbers.
 PAGE_CONFIDENCE = 0.5
 # The same for candidates found only by a second look, where the first found nothing: closer,
-# at a big image (vision.segment.LOOK_CLOSER), or for fainter ink (SINGLE_MIN_CONTRAST): there
+# at a big image (vision.segment.LOOK_CLOSER), or for fainter ink (single_digit.look_harder): there
 # the paper's edges and texture pass for ink more often. With 0.5, one of the photo benchmark's
 # 500 blank pages read as digits that did not without the closer look (a sheet's edge, median
 # confidence 0.55); small numbers on big pages (four MNIST digits 30-70 px tall on 2000x1500
 # and 4000x3000 pages) read as often at 0.7 as at 0.5.
 SECOND_LOOK_CONFIDENCE = 0.7
-# Told there is one digit, a blank page is the rarer mistake: what a second look finds there
-# needs less. On synthetic photos (tune half) single digits read 971 of 1,000 instead of 969 (a
-# clear 8 on ruled paper at 0.64, a faint 2 at 0.59); 0.3 the same. Of 400 blank pages read
-# with `single`, 23 instead of 21 gave a digit (0.3: 28).
-SINGLE_SECOND_LOOK_CONFIDENCE = 0.5
 # A page read as one lone digit under this share of the image's shorter side is no digit (not
 # with `single`): a speck of dust or a dot of ink that the model reads as a 1, on a page where
 # nothing else was found. Written digits are rarely so small alone (1% of the single digits of
@@ -167,12 +160,6 @@ LONE_DIGIT = 0.03
 # same); of 368 single-digit photos read without `single` where one candidate was found, one
 # read right is lost (gate 0.04); numbers as before.
 LONE_GATE = 0.05
-# With `single`, an image where segmentation found no ink as strong as MIN_INK_CONTRAST
-# (vision.components) is looked at again for strokes down to this contrast, and what that
-# finds must read with SECOND_LOOK_CONFIDENCE. On synthetic photos (tune half) single digits
-# read 381 of 400 instead of 378 (300 others unchanged), and of 150 blank pages read with
-# `single` 6 gave a digit instead of 5 (16 without asking more confidence); 0.05 read no more.
-SINGLE_MIN_CONTRAST = 0.08
 # Where small digits were looked at up close (vision.segment.find_pieces' zoom) and that read as
 # no digit, the first look's pieces are read instead, if they read as a number of at least this
 # many digits with SECOND_LOOK_CONFIDENCE: enlarged, a grid or ruled paper can break 13-px
@@ -240,45 +227,10 @@ class Predictor:
         pieces = find_pieces(image, stages=stages, one_digit=single)
         if not pieces.clean:
             pieces = framed_look(image, pieces, single=single, stages=stages) or pieces
-        if single and not pieces.crops:
-            # Told there is a digit, look again for fainter ink than a page's digits need.
-            pieces = find_pieces(
-                image, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True
-            )
-            pieces = replace(pieces, second_look=True)
-        if single and not pieces.crops and self.digitness is not None:
-            # Nor that: a last look at any ink that is not a ruled line (a bold chalk digit
-            # is a blob, a small one on ruled paper too soft), which the reader then asks the
-            # digitness check about.
-            pieces = find_pieces(
-                image, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True, any_ink=True
-            )
-            pieces = replace(pieces, second_look=True, last_look=True)
-        if single and len(pieces.crops) > 1:
-            # Unless the image is cropped to the digit, pieces far from the largest are not
-            # part of it: a grid line's fragment, the paper's edge (vision.one_digit).
-            near = around_largest(pieces.crops, image.shape[:2])
-            boxes = [crop.box for crop in pieces.crops]
-            if len(near) < len(pieces.crops) and not fills(image.shape[:2], boxes, TIGHT_FILL):
-                pieces = replace(pieces, crops=near, joins=[])
-        if single and len(pieces.crops) > 1:
-            return replace(pieces, crops=[self._one_digit(image, pieces)], joins=[])
+        if single:
+            pieces = look_harder(image, pieces, last_look=self.digitness is not None, stages=stages)
+            pieces = as_one_digit(image, pieces, self.classify)
         return pieces
-
-    def _one_digit(self, image: np.ndarray, pieces: Pieces) -> DigitCrop:
-        """The pieces read as one digit, the surer of two ways: from their own ink, as the
-        look offers them together (vision.joins.whole_join), and normalized afresh from the
-        image around them (vision.one_digit.merge_into_one). The first leaves out the ruled
-        lines and specks beside the strokes, the second keeps what the threshold cut apart
-        or the look took for something else."""
-        last = len(pieces.crops) - 1
-        whole = [j.crop for j in pieces.joins if (j.first, j.last) == (0, last)]
-        gray = to_gray(image) if image.ndim == 3 else image
-        options = [*whole[:1], merge_into_one(gray, pieces.crops)]
-        if len(options) == 1:  # the far pieces were left out: no look offered these together
-            return options[0]
-        readings = self.classify(np.stack([option.image for option in options]))
-        return options[int(np.argmax([reading.confidence for reading in readings]))]
 
     def read_image(
         self,
@@ -371,7 +323,7 @@ class Predictor:
             page_confidence = SINGLE_SECOND_LOOK_CONFIDENCE if single else SECOND_LOOK_CONFIDENCE
         unsure = np.median([r.confidence for r in readings]) < page_confidence
         if pieces.last_look:
-            unsure = unsure or not self._looks_like_digits(crops, readings)
+            unsure = unsure or not looks_like_digits(self.digitness, crops, readings)
         if unsure and (pieces.second_look or not single):
             if pieces.second_look or self.line_reader is None:
                 return Reading()
@@ -386,15 +338,6 @@ class Predictor:
         if not single and len(crops) == 1 and self._lone_mark(image, crops[0]):
             return Reading()
         return Reading(readings, [crop.image for crop in crops])
-
-    def _looks_like_digits(self, crops: list[DigitCrop], readings: list[DigitReading]) -> bool:
-        """Whether the digitness check vouches for the crops (digitness.LAST_LOOK_DIGITNESS)
-        and none reads as a 1: where no stroke was found, a 1 is a bar, which is what a
-        shadow's or the paper's edge leaves."""
-        if self.digitness is None:
-            return True
-        images = np.stack([crop.image for crop in crops])
-        return vouched(self.digitness, images) and all(r.digit != "1" for r in readings)
 
     def _lone_mark(self, image: np.ndarray, crop: DigitCrop) -> bool:
         """Whether the one candidate found on a page is a stray mark, not a digit written

@@ -19,10 +19,10 @@ from digitrec.predictor import (
     LONE_GATE,
     PAGE_CONFIDENCE,
     SECOND_LOOK_CONFIDENCE,
-    SINGLE_SECOND_LOOK_CONFIDENCE,
     Predictor,
 )
 from digitrec.readings import LOW_CONFIDENCE, DigitReading
+from digitrec.single_digit import SINGLE_SECOND_LOOK_CONFIDENCE
 from digitrec.vision.deskew import deskewed
 from digitrec.vision.pieces import DigitCrop
 
