@@ -97,7 +97,7 @@ def train_digitness(
     (`photo_digits`: data.photo_crops harvests) and the non-digits (`non_digit_crops`:
     data.non_digit_crops harvests); VALIDATION of them held out."""
     from digitrec.config import TrainConfig
-    from digitrec.data.datasets import DataSplits, DigitSet
+    from digitrec.data.datasets import DigitSet, held_out
     from digitrec.data.non_digits import marks
     from digitrec.training import train
 
@@ -109,8 +109,6 @@ def train_digitness(
                 parts.append(data["images"])
                 tags.append(np.full(len(data["images"]), label, np.int64))
     everything = DigitSet(np.concatenate(parts), np.concatenate(tags), DIGITNESS_CLASSES)
-    order = np.random.default_rng(seed).permutation(len(everything))
-    held, kept = everything.subset(order[:VALIDATION]), everything.subset(order[VALIDATION:])
     config = TrainConfig(
         model="fastcnn",
         epochs=epochs,
@@ -120,7 +118,7 @@ def train_digitness(
         augment_rotation=10.0,
         augment_shift=0.08,
     )
-    result = train(config, DataSplits("marks", kept, held, held))
+    result = train(config, held_out(everything, VALIDATION, seed, "marks"))
     log.info("digitness: validation accuracy %.4f", result.history[-1]["val_acc"])
     return result.classifier
 

@@ -63,7 +63,7 @@ def train_gate(
 ) -> Classifier:
     """A gate trained on piece_crops harvests (`paths`), VALIDATION of them held out."""
     from digitrec.config import TrainConfig
-    from digitrec.data.datasets import DataSplits, DigitSet
+    from digitrec.data.datasets import DigitSet, held_out
     from digitrec.training import train
 
     images, labels = [], []
@@ -72,12 +72,10 @@ def train_gate(
             images.append(data["images"])
             labels.append(data["labels"].astype(np.int64))
     everything = DigitSet(np.concatenate(images), np.concatenate(labels), GATE_CLASSES)
-    order = np.random.default_rng(seed).permutation(len(everything))
-    held, kept = everything.subset(order[:VALIDATION]), everything.subset(order[VALIDATION:])
     config = TrainConfig(
         model="fastcnn", epochs=epochs, seed=seed, threads=threads, precision="fp32"
     )
-    result = train(config, DataSplits("piece-crops", kept, held, held))
+    result = train(config, held_out(everything, VALIDATION, seed, "piece-crops"))
     log.info("gate: validation accuracy %.4f", result.history[-1]["val_acc"])
     return result.classifier
 

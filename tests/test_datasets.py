@@ -3,7 +3,14 @@ import shutil
 import numpy as np
 import pytest
 
-from digitrec.data.datasets import load_parts, load_splits, load_test_set, validation_indices
+from digitrec.data.datasets import (
+    DigitSet,
+    held_out,
+    load_parts,
+    load_splits,
+    load_test_set,
+    validation_indices,
+)
 from digitrec.data.idx import write_idx
 from digitrec.errors import DataError
 from tests.conftest import mnist_png_bytes
@@ -37,6 +44,18 @@ def test_validation_split_is_deterministic_and_disjoint():
     assert len(val_a) == 100 and len(train_a) == 900
     assert not set(train_a) & set(val_a)
     assert not np.array_equal(validation_indices(1000, 100, seed=4)[1], val_a)
+
+
+def test_held_out_part_is_both_validation_and_test_and_kept_apart_from_training():
+    images = np.repeat(np.arange(50, dtype=np.uint8), 28 * 28).reshape(50, 28, 28)  # k is k
+    labels = np.arange(50) % 2
+    splits = held_out(DigitSet(images, labels, ("no", "yes")), 10, seed=1, name="marks")
+    assert (splits.name, len(splits.train), len(splits.val)) == ("marks", 40, 10)
+    assert splits.val is splits.test and splits.classes == ("no", "yes")
+    seen = np.concatenate([splits.train.images[:, 0, 0], splits.val.images[:, 0, 0]])
+    assert sorted(seen.tolist()) == list(range(50))
+    with pytest.raises(DataError):
+        held_out(DigitSet(images, labels, ("no", "yes")), 50, seed=1, name="marks")
 
 
 def test_splits_keep_test_apart():

@@ -101,6 +101,15 @@ def validation_indices(count: int, val_size: int, seed: int) -> tuple[np.ndarray
     return np.sort(order[val_size:]), np.sort(order[:val_size])
 
 
+def held_out(data: DigitSet, val_size: int, seed: int, name: str) -> DataSplits:
+    """`data` as splits named `name`: `val_size` of it (validation_indices) held out, for
+    validation and test alike, and the rest to train on. For the reader's small helper nets,
+    whose data has no test part of its own."""
+    train_idx, val_idx = validation_indices(len(data), val_size, seed)
+    held = data.subset(val_idx)
+    return DataSplits(name, data.subset(train_idx), held, held)
+
+
 def load_splits(
     source: str = "mnist", *, val_size: int = 5000, seed: int = 0, train_limit: int | None = None
 ) -> DataSplits:
