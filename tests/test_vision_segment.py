@@ -10,8 +10,9 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digitrec.data.synthetic_photos import TRAIN_PART, GlyphSource, make_photo
 from digitrec.vision import look, segment
-from digitrec.vision.grouping import Blob, find_blobs, tentative_halves, upper_quartile
+from digitrec.vision.grouping import Blob, cut, find_blobs, tentative_halves, upper_quartile
 from digitrec.vision.lines import reading_order
 from digitrec.vision.look import WORK_SIZE, work_image
 from digitrec.vision.pieces import DigitCrop, Pieces
@@ -559,6 +560,18 @@ def test_merging_sees_a_bounded_number_of_pieces(monkeypatch) -> None:
     monkeypatch.setattr(grouping, "merge_pieces", counting_merge)
     segment_digits(page)
     assert seen and max(seen) <= grouping.MAX_PIECES
+
+
+def test_a_blob_two_columns_wide_cut_in_two_has_no_path_to_cut_along() -> None:
+    # The least-ink path is looked for strictly inside the blob: two columns leave no room,
+    # which once raised on an empty array (a synthetic photo of a number, below).
+    labels = np.zeros((20, 8), np.int32)
+    labels[2:18, 2:4] = 1
+    parts = cut(Blob((1,), (2, 2, 18, 4)), labels, 2)
+    assert [part.box for part in parts] == [(2, 2, 18, 3), (2, 3, 18, 4)]
+    glyphs = GlyphSource(mnist_part=TRAIN_PART, use_fonts=False)
+    photo = make_photo(np.random.default_rng([14000, 1508]), "number", glyphs)
+    segment_digits(photo.image)
 
 
 def test_a_blob_that_may_be_two_digits_is_offered_whole_and_cut_in_two() -> None:

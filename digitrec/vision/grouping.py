@@ -278,6 +278,8 @@ def _least_ink_path(
 ) -> np.ndarray | None:
     """Per row, the column (in lo..hi-1, right of `after`) of a top-to-bottom path crossing the
     least ink, moving at most one column per row; None if no such path."""
+    if hi <= lo:  # a blob a column or two wide: no room for a path inside it
+        return None
     height = own.shape[0]
     span = np.arange(lo, hi)
     blocked = span[None, :] <= after[:, None]
