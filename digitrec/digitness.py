@@ -43,7 +43,7 @@ VALIDATION = 5000  # marks held out to report the check's accuracy
 # be what the line reader reads, and each alone is often unsure.
 DOUBTED_DIGITS = 0.05
 # Told there is one digit, where no look found a stroke, single_digit.look_harder takes a last
-# look at any ink but ruled lines (vision.components.stroke_tests' any_ink): a bold chalk digit
+# look at any ink but ruled lines (vision.strokes.stroke_tests' any_ink): a bold chalk digit
 # is a filled blob to the stroke tests, a 13-px digit on ruled paper too soft. What it finds counts
 # if the model reads it with SINGLE_SECOND_LOOK_CONFIDENCE and not as a 1 (there a 1 is a bar,
 # which is what a shadow's or the paper's edge leaves), and the check gives it at least this

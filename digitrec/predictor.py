@@ -20,7 +20,7 @@ itself rather than from fixed pixel counts:
   through the band, so a stroke crossing it or lying along it stays whole.
 
 - A stroke's median ink is at least 0.4 of the strongest digit's and 0.13 of the light level
-  (components.stroke_tests), unless it stands on a text line beside a kept digit (same rows, at
+  (strokes.stroke_tests), unless it stands on a text line beside a kept digit (same rows, at
   most 1.5 times as tall, at most 0.8 of that digit's height away; vision.beside): then half
   that contrast is enough, whatever its share of the strongest. A number's lighter digit is
   kept, a blank page's faint marks are not.

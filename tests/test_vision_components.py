@@ -1,5 +1,6 @@
-"""Which ink is a pen's stroke (vision.components): component measures, ruled lines and their
-fragments, the sheet's edge, shading, and faint strokes beside kept digits."""
+"""Which ink is a pen's stroke (vision.components, strokes, paper_edge): component measures,
+ruled lines and their fragments, the sheet's edge, shading, and faint strokes beside kept
+digits."""
 
 import cv2
 import numpy as np
@@ -30,9 +31,9 @@ def test_component_measures_tell_a_line_from_a_blob() -> None:
 def test_a_ruled_lines_thin_fragment_is_no_measure_of_the_pens_crispness() -> None:
     # A soft, grainy pencil "0" beside a piece of a thin line, which (thin) measures far
     # crisper than any pen's stroke: the "0" is still a stroke, not a smudge.
-    from digitrec.vision.components import stroke_tests
     from digitrec.vision.preprocess import edge_maps
     from digitrec.vision.rules import label
+    from digitrec.vision.strokes import stroke_tests
 
     ring = np.zeros((200, 200), np.uint8)
     cv2.ellipse(ring, (90, 100), (25, 40), 0, 0, 360, 255, 9)
@@ -177,7 +178,7 @@ def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
     # The border of a sheet or table cut by the frame, lying along it: even a piece of one,
     # only three times longer than thick. The same line inside the image, or one meeting the
     # edge end on, stays a stroke candidate.
-    from digitrec.vision.components import along_the_edge
+    from digitrec.vision.paper_edge import along_the_edge
 
     shape = (200, 300)
     cases = {
@@ -196,7 +197,7 @@ def test_a_thin_line_along_the_image_edge_is_no_stroke() -> None:
 def _is_edge_with_ramp(profile: np.ndarray, threshold: float, length: int = 100) -> bool:
     """edge_with_ramp's verdict on an upright line `length` px long with this ink `profile`
     across it, the mask cut at `threshold`."""
-    from digitrec.vision.components import edge_with_ramp
+    from digitrec.vision.paper_edge import edge_with_ramp
 
     ink = np.zeros((200, 200), np.float32)
     ink[100 - length // 2 : 100 + length // 2, 90 : 90 + len(profile)] = profile
@@ -233,7 +234,7 @@ def test_a_bent_marker_one_with_soft_flanks_is_no_sheets_edge() -> None:
     # three pixels on both flanks alike. Sampled at a fixed distance from its main axis, one
     # side landed on its own flank and read as a ramp: the digit was dropped as the sheet's
     # edge. Beyond the stroke's own edge there is paper on both sides.
-    from digitrec.vision.components import edge_with_ramp
+    from digitrec.vision.paper_edge import edge_with_ramp
 
     rows = np.arange(0, 181, 15)
     left = np.array([108, 100, 98, 89, 87, 82, 77, 72, 68, 67, 64, 65, 67])
@@ -255,8 +256,8 @@ def test_a_stroke_touching_a_soft_shadow_is_cut_out_of_it() -> None:
     # A "1" whose foot touches a broad soft smudge makes one component with it, too soft to be
     # ink as a whole; cut at a higher level, its strong core is a stroke again. The smudge alone
     # stays out.
-    from digitrec.vision.components import keep_strokes
     from digitrec.vision.preprocess import edge_maps
+    from digitrec.vision.strokes import keep_strokes
 
     y, x = np.mgrid[:200, :300]
     smudge = 0.4 * np.exp(-(((x - 150) / 50.0) ** 2 + ((y - 150) / 35.0) ** 2))
@@ -274,8 +275,8 @@ def test_a_faint_digit_beside_sure_ones_is_kept_alone_it_is_not() -> None:
     # A number whose third digit is written far more lightly than the others (a pen running
     # dry): too faint for the page-wide test, it is kept for standing on their line, beside
     # them. The same faint ring alone, away from any digit, stays out.
-    from digitrec.vision.components import keep_strokes
     from digitrec.vision.preprocess import edge_maps
+    from digitrec.vision.strokes import keep_strokes
 
     ink = np.zeros((200, 400), np.float32)
     rings = {(60, 50): 1.0, (60, 100): 1.0, (60, 150): 0.3, (160, 330): 0.3}
@@ -292,9 +293,9 @@ def test_a_faint_digit_beside_sure_ones_is_kept_alone_it_is_not() -> None:
 
 def test_any_ink_keeps_a_blob_but_not_a_ruled_line() -> None:
     # A filled blob (a bold chalk digit run together) and a long ruled line across the page.
-    from digitrec.vision.components import stroke_tests
     from digitrec.vision.preprocess import edge_maps
     from digitrec.vision.rules import label
+    from digitrec.vision.strokes import stroke_tests
 
     ink = np.zeros((200, 300), np.float32)
     cv2.ellipse(ink, (150, 90), (25, 45), 0, 0, 360, 1.0, -1)

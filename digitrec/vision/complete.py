@@ -19,9 +19,10 @@ import numpy as np
 from scipy import ndimage
 
 from digitrec.vision import beside, filters
-from digitrec.vision.components import measure, stroke_tests
+from digitrec.vision.components import measure
 from digitrec.vision.grouping import Blob, own_pixels, upper_quartile
 from digitrec.vision.preprocess import EdgeMaps, edge_sharpness
+from digitrec.vision.strokes import stroke_tests
 
 # Ink fainter than the threshold but above this share of it is a faint part of a stroke when
 # connected to a digit; well above the noise the threshold's floor (preprocess.THRESHOLD_RANGE)

@@ -1,4 +1,5 @@
-"""Measures of the mask's connected components that tell a pen stroke from the rest of a photo.
+"""Measures of the mask's connected components that tell a pen stroke from the rest of a photo
+(the tests themselves are in strokes.py and paper_edge.py).
 
 A digit is drawn with a pen: crisp edges, strokes much thinner than the digit is tall, about as
 strong as the other ink on the page. Shading, glare, a table's texture, the paper's edge and the
@@ -11,7 +12,6 @@ import numpy as np
 from scipy import ndimage
 
 from digitrec.vision import filters
-from digitrec.vision.beside import beside_kept
 from digitrec.vision.preprocess import (
     MIN_EDGE_SHARPNESS,
     EdgeMaps,
@@ -42,48 +42,6 @@ LONG_LINE = 1.5
 PIECE_ASPECT = 3.0
 COLLINEAR_ANGLE = 4.0
 COLLINEAR_PX = 2.0
-# A thin straight line within EDGE_LINE_ANGLE degrees of the image side it touches lies along it.
-EDGE_LINE_ANGLE = 10.0
-# side_ink samples SIDE_OUT px beyond a line's breadth, over SIDE_SPAN of its length.
-SIDE_OUT = 2.0
-SIDE_SPAN = 0.8
-# A ramp: at least RAMP_INK there on one side (on synthetic photos a pen's straight strokes had
-# at most 0.09 beside them, bar one at 0.2), at most RAMP_ONE_SIDED of that on the other.
-RAMP_INK = 0.12
-RAMP_ONE_SIDED = 0.25
-# ... or at least RAMP_OF_LEVEL of the line's own median ink, if that is less: on a light table
-# the sheet's edge is a faint line (0.4) with a fainter shadow (0.1 on one side, none on the
-# other) that read as a lone "1" on a blank page. On synthetic photos (tune half) blank pages
-# 2,386 -> 2,388 of 2,400, numbers and single digits as before.
-RAMP_OF_LEVEL = 0.25
-# A dropped component at least CORE_HEIGHT digit heights tall whose strongest ink is CORE_PEAK
-# times its median, and at least CORE_INK (the page's strongest ink is 1), is cut again halfway
-# between the two (see keep_strokes).
-CORE_HEIGHT = 0.5
-CORE_PEAK = 2.0
-CORE_INK = 0.8
-# Its pieces are kept at this sharpness at least (see preprocess.edge_sharpness): digits cut out
-# of shadows on synthetic photos measured 0.18-0.27, the crisper bits of shadows 0.11 and less.
-CORE_SHARP = 0.15
-# A stroke's median ink is at least this share of the strongest digit-like component's on the
-# page (ruled lines, shading and table texture are fainter than the pen), and this much contrast
-# relative to the light level (see preprocess.ink_levels).
-RELATIVE_LEVEL = 0.4
-MIN_INK_CONTRAST = 0.13
-# A fainter stroke beside kept digits (vision.beside) needs this share of MIN_INK_CONTRAST.
-RESCUE_CONTRAST = 0.5
-# Thin and faint is not ink: one pixel wide (a thickness, see Components, of 2) with median ink
-# under FAINT (the strongest ink on the page is 1).
-THIN = 2.3
-FAINT = 0.45
-# Under this share of the sharpness of the crispest mark of at least MARK_AREA pixels (less is
-# pixel noise), a digit-sized component is shading (see stroke_tests). Bands of shadow measured
-# 0.17-0.26 of the page's dust; a thin pencil digit beside bolder ones, 0.4.
-RELATIVE_SHARPNESS = 0.3
-MARK_AREA = 6
-# A blob is thicker than STROKE_OF_HEIGHT of its height plus this: a small digit's strokes are
-# thick for its size, as pen width and blur do not shrink with it.
-BLUR_PX = 2.0
 
 
 @dataclass(frozen=True)
@@ -234,162 +192,3 @@ def collinear(parts: Components, line: np.ndarray, span: float) -> np.ndarray:
     np.fill_diagonal(pairs, False)
     found[ids] = pairs.any(axis=1)
     return found
-
-
-def along_the_edge(parts: Components, shape: tuple[int, ...]) -> np.ndarray:
-    """Thin straight pieces lying along the image's edge, touching it: the border of the sheet or
-    of the table at the frame's edge. A pen's "1" there would be cut lengthwise, unreadable."""
-    upright = np.abs(parts.angle) >= 90 - EDGE_LINE_ANGLE
-    flat = np.abs(parts.angle) <= EDGE_LINE_ANGLE
-    y0, x0, y1, x1 = parts.box.T
-    sides = (x0 == 0) | (x1 == shape[1])
-    ends = (y0 == 0) | (y1 == shape[0])
-    # Even a short piece of one: the frame may cut the line, the threshold break it.
-    return straight_piece(parts) & ((upright & sides) | (flat & ends))
-
-
-def side_ink(parts: Components, ink: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Per component in `ids` (len(ids), 2): the median ink just outside each long side,
-    SIDE_OUT px beyond where the component ends along each normal to its main axis, over the
-    middle of its length. A pen's stroke has paper on both sides; the sheet's edge with a soft
-    shadow beside it has a ramp on one. Measured from the component's own edge, not from its
-    axis: a thick, slightly bent marker "1" reaches past its axis's breadth, and its soft flank
-    was read as a ramp."""
-    theta = np.radians(parts.angle)
-    # The axis (x right, y down) and its normal.
-    ux, uy = np.cos(theta), -np.sin(theta)
-    nx, ny = -uy, ux
-    along = np.linspace(-SIDE_SPAN / 2, SIDE_SPAN / 2, 17)[None, :] * parts.length[:, None]
-    ay = parts.centre[:, :1] + along * uy[:, None]
-    ax = parts.centre[:, 1:] + along * ux[:, None]
-    sides = np.zeros((ids.size, 2))
-    for row, k in enumerate(ids):
-        # Signed steps across the axis, out past the component's breadth on either side.
-        reach = int(np.ceil(parts.breadth[k])) + 1
-        steps = np.arange(-reach, reach + 1)
-        y = np.floor(0.5 + ay[k][:, None] + steps * ny[k]).astype(int)
-        x = np.floor(0.5 + ax[k][:, None] + steps * nx[k]).astype(int)
-        inside = (y >= 0) & (y < ink.shape[0]) & (x >= 0) & (x < ink.shape[1])
-        on = inside & (labels[y.clip(0, ink.shape[0] - 1), x.clip(0, ink.shape[1] - 1)] == k + 1)
-        half = parts.breadth[k] / 2
-        # Where a ray misses the component (a gap), its axis's breadth stands in.
-        first = np.where(on.any(axis=1), steps[on.argmax(axis=1)], -half)
-        last = np.where(on.any(axis=1), steps[on.shape[1] - 1 - on[:, ::-1].argmax(axis=1)], half)
-        for side, out in enumerate((first - SIDE_OUT, last + SIDE_OUT)):
-            sy = np.clip(np.floor(0.5 + ay[k] + out * ny[k]).astype(int), 0, ink.shape[0] - 1)
-            sx = np.clip(np.floor(0.5 + ax[k] + out * nx[k]).astype(int), 0, ink.shape[1] - 1)
-            sides[row, side] = np.median(ink[sy, sx])
-    return sides
-
-
-def edge_with_ramp(parts: Components, ink: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Thin straight lines with ink fading away on one side only: the sheet's edge beside its
-    soft shadow (see side_ink). Beside a pen's "1" the ink is gone within a few pixels."""
-    found = np.zeros(parts.area.size, dtype=bool)
-    line = np.flatnonzero(straight_line(parts))
-    if line.size:
-        sides = side_ink(parts, ink, labels, line)
-        strong, weak = sides.max(axis=1), sides.min(axis=1)
-        enough = np.minimum(RAMP_INK, RAMP_OF_LEVEL * parts.level[line])
-        found[line] = (strong >= enough) & (weak <= RAMP_ONE_SIDED * strong)
-    return found
-
-
-def keep_strokes(
-    labels: np.ndarray,
-    ink: np.ndarray,
-    maps: EdgeMaps,
-    contrast: float,
-    height: float,
-    min_height: float,
-    min_contrast: float = MIN_INK_CONTRAST,
-    any_ink: bool = False,
-) -> np.ndarray:
-    """The labels, relabelled without the components that are not pen strokes. `contrast` is
-    what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height, and a
-    stroke's ink must reach `min_contrast` relative to the light level. With `any_ink`, only
-    that and the ruled lines count (see stroke_tests)."""
-    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height, min_contrast, any_ink)
-    # A digit touching a shadow or smudge is one component with it, dropped whole as too soft
-    # or too faint: such a component's strong core, cut at a higher level, is looked at again.
-    tall = parts.height >= (CORE_HEIGHT * height if np.isfinite(height) else min_height)
-    strong = (parts.peak >= CORE_PEAK * parts.level) & (parts.peak >= CORE_INK)
-    cores = ~keep & tall & strong
-    table = np.concatenate([[False], keep])
-    if not cores.any():
-        return filters.label(table[labels])[0]
-    cut = np.concatenate([[np.inf], (parts.level + parts.peak) / 2])
-    core_table = np.concatenate([[False], cores])
-    mask = table[labels] | (core_table[labels] & (ink >= cut[labels]))
-    relabelled = filters.label(mask)[0]
-    keep, parts = _strokes(
-        relabelled, ink, maps, contrast, height, min_height, min_contrast, any_ink
-    )
-    # A piece cut out of a shadow must look like a pen's stroke on its own: wider than a
-    # pixel (a crisp line along a shadow's edge is not) and clearly crisp.
-    from_core = np.bincount(relabelled[core_table[labels]], minlength=len(keep) + 1)[1:] > 0
-    pen = (parts.thickness > THIN) & (parts.sharpness >= CORE_SHARP)
-    keep &= ~from_core | pen
-    return filters.label(np.concatenate([[False], keep])[relabelled])[0]
-
-
-def _strokes(
-    labels: np.ndarray,
-    ink: np.ndarray,
-    maps: EdgeMaps,
-    contrast: float,
-    height: float,
-    min_height: float,
-    min_contrast: float,
-    any_ink: bool,
-) -> tuple[np.ndarray, Components]:
-    parts = measure(ink, labels, maps)
-    shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast, any_ink)
-    shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink, labels)
-    keep = shaped & strong
-    faint_ok = parts.level * contrast >= RESCUE_CONTRAST * min_contrast
-    return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
-
-
-def stroke_tests(
-    parts: Components,
-    contrast: float,
-    height: float,
-    min_height: float,
-    min_contrast: float = MIN_INK_CONTRAST,
-    any_ink: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per component: (shaped like a pen's stroke: crisp, not a blob nor a ruled line's
-    fragment; strong: about as strong as the page's digits). With `any_ink`: (not a ruled
-    line's fragment; reaching `min_contrast`), for a last look where nothing else was found
-    (see the predictor)."""
-    tall = parts.height >= 0.5 * height
-    sure = digit_like(parts, min_height) & tall
-    best = float(np.max(parts.level[sure], initial=0.0))
-    blob = tall & (parts.thickness > STROKE_OF_HEIGHT * parts.height + BLUR_PX)
-    line = straight_line(parts)
-    stroke = float(np.median(parts.thickness[sure])) if sure.any() else np.inf
-    flat_line = line & (np.abs(parts.angle) <= LINE_ANGLE) & (parts.thickness < RULE_THIN * stroke)
-    # Even a "1" is hardly longer than the digits are tall.
-    long_line = line & (parts.length >= LONG_LINE * height)
-    # The threshold breaks a faint line into pieces that need not be long each.
-    long_line |= collinear(parts, straight_piece(parts), LONG_LINE * height)
-    if any_ink:
-        return ~flat_line & ~long_line, parts.level * contrast >= min_contrast
-    # One pixel wide and faint: noise along a shadow's or the paper's edge, a fibre, a broken
-    # ruled line; a pen's stroke this thin is also as strong as the rest of the writing.
-    thin_faint = (parts.thickness <= THIN) & (parts.level < FAINT)
-    # A digit-sized component far softer than the crispest marks on the page (the digits, or a
-    # blank page's dust) is a shadow's band or a smudge: one photo's ink is about equally crisp.
-    # Not than a thin straight line's piece (of a ruled or squared page), which measures far
-    # crisper than a pen's stroke for being thin: beside one, a grainy pencil digit was a smudge.
-    marks = parts.sharpness[(parts.area >= MARK_AREA) & ~line]
-    crispest = float(marks.max()) if marks.size else 0.0
-    soft = tall & (parts.sharpness < RELATIVE_SHARPNESS * crispest)
-    shaped = (parts.sharpness >= SHARP) & ~soft & ~blob & ~flat_line & ~long_line
-    strong = (
-        ~thin_faint
-        & (parts.level >= RELATIVE_LEVEL * best)
-        & (parts.level * contrast >= min_contrast)
-    )
-    return shaped, strong

@@ -3,7 +3,7 @@
     work image -> ink map and mask: straight from a clean image (a drawing, a clean scan:
     clean.py), or for a photo the page's ink (page.py: inside the sheet, background fitted to
     the pen's stroke width, ruled lines out) -> mask -> rule pieces and paper edges out
-    (rules.py) -> pen strokes kept (components.py) -> specks out, pieces of one digit merged,
+    (rules.py) -> pen strokes kept (strokes.py) -> specks out, pieces of one digit merged,
     touching digits split (grouping.py) -> faint ink given back to its digits, lightly written
     digits beside them found (complete.py) -> text lines, stray short lines out (lines.py)
     -> 28x28 crops (pieces.py), and of neighbouring pieces that may be one digit (joins.py),
@@ -21,7 +21,6 @@ from PIL import Image, ImageDraw
 from digitrec.vision import filters
 from digitrec.vision.clean import clean_ink, flat_paper
 from digitrec.vision.complete import completed, faint_neighbours
-from digitrec.vision.components import MIN_INK_CONTRAST, keep_strokes
 from digitrec.vision.grouping import Blob, find_blobs, own_ink, tentative_halves, upper_quartile
 from digitrec.vision.joins import join_candidates, whole_join
 from digitrec.vision.lines import reading_order, without_stray_lines
@@ -32,6 +31,7 @@ from digitrec.vision.preprocess import _as_float, edge_maps, ink_threshold, thre
 from digitrec.vision.rules import box_lines, clean_mask, label
 from digitrec.vision.sheet import find_sheet, kept_off_the_edge, resize_mask
 from digitrec.vision.strips import line_strip
+from digitrec.vision.strokes import MIN_INK_CONTRAST, keep_strokes
 
 # Longer side of the working copy: ink_map's filters cost time in proportion to the pixels.
 # Digits under segment.ZOOM_BELOW px here are read again at a larger scale, so a smaller copy
@@ -73,7 +73,7 @@ def look_at(
 ) -> Pieces:
     """The pieces found in `gray` at `work_size`: inside the sheet of paper if one is found (and
     looked for: `sheet`), or inside the given mask of it (of `gray`, at any scale); with
-    `any_ink`, whatever ink is not a ruled line, stroke-like or not (components.stroke_tests)."""
+    `any_ink`, whatever ink is not a ruled line, stroke-like or not (strokes.stroke_tests)."""
     small, scale = work_image(np.asarray(gray), work_size)
     min_height = max(MIN_DIGIT_PX, MIN_DIGIT_OF_IMAGE * min(small.shape))
     clean = clean_ink(small) if max(np.shape(gray)[:2]) <= CLEAN_MAX_SIDE else None
@@ -203,7 +203,7 @@ def work_image(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, fl
             step = 1 / block
             kind = cv2.resize(kind, None, fx=step, fy=step, interpolation=cv2.INTER_AREA)
         # PIL's box filter, a little wider than the exact area, keeps strokes 2-3 px wide here
-        # a pixel thicker, as the stroke rules (components.py) were tuned on.
+        # a pixel thicker, as the stroke rules (strokes.py) were tuned on.
         arr = np.asarray(Image.fromarray(kind).resize(shape[::-1], Image.Resampling.BOX))
     return _as_float(arr), (arr_shape[0] / shape[0], arr_shape[1] / shape[1])
 

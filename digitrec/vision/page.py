@@ -65,7 +65,7 @@ LATTICE_SPAN = 0.5
 LATTICE_LINE = 1 / 8
 # A pen's strokes on one page are about equally crisp; a component far softer-edged than the
 # crispest (under this share of its sharpness) is shading, however sharp a shadow's edge looks
-# on its own. Stricter than components.RELATIVE_SHARPNESS, which drops candidate digits: here
+# on its own. Stricter than strokes.RELATIVE_SHARPNESS, which drops candidate digits: here
 # only the pen's width is measured, from the crispest strokes.
 PEN_SHARPNESS = 0.5
 

@@ -10,11 +10,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from digitrec.vision.components import MIN_INK_CONTRAST
 from digitrec.vision.look import MIN_DIGIT_PX, WORK_SIZE, look_at
 from digitrec.vision.pieces import DigitCrop, Pieces
 from digitrec.vision.preprocess import for_opencv
 from digitrec.vision.sheet import resize_mask
+from digitrec.vision.strokes import MIN_INK_CONTRAST
 
 # Digits this small (px tall in the working copy) are read again from the original around
 # them, about ZOOM_TO px tall, with ZOOM_MARGIN digit heights of room around.
@@ -77,7 +77,7 @@ def find_pieces(
     Told the image holds `one_digit`, the reader has nothing to choose among: no candidate gets
     a context image for the gate (digitrec.gate), and in a clean image no blob is also offered
     cut in two (see grouping.TRY_SPLIT). With `any_ink`, every look keeps whatever ink is not
-    a ruled line, stroke-like or not (components.stroke_tests).
+    a ruled line, stroke-like or not (strokes.stroke_tests).
 
     An image at least CLOSER_FROM working sizes long where nothing was found is looked at once
     more at LOOK_CLOSER times the working size, for digits too small for the first look.
