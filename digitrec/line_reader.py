@@ -7,21 +7,12 @@ it sees the line as a sequence of columns and emits, for each pair of columns, a
 "nothing new", so it reads "30" written as one blob without being told where the 3 ends. The
 predictor weighs its reading against segmentation's (Predictor, LINE_MARGIN).
 
-It is trained on strips the pipeline cut out of synthetic photos of MNIST training digits and
-the training fonts (data.line_strips):
-
-    python -m digitrec.line_reader --data runs/cache/line-strips-A.npz runs/cache/line-strips-B.npz
-
-writes digitrec/pretrained/line/line-reader.safetensors. It is trained by its own loop, not
-digitrec.training's: that loop fits classifiers of fixed-size images to one label each, this
-net maps strips of any width to sequences.
+It is trained by its own loop (digitrec.line_training) on strips the pipeline cut out of
+synthetic photos of MNIST training digits and the training fonts (data.line_strips).
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -37,13 +28,10 @@ from digitrec.errors import ModelFileError
 from digitrec.store import MODEL_FORMAT, read_arrays_file, write_arrays_file
 from digitrec.vision.strips import STRIP_HEIGHT
 
-log = logging.getLogger(__name__)
-
 ALPHABET = "0123456789"
 BLANK = len(ALPHABET)  # CTC's "nothing new" class, last
 COLUMNS_PER_FRAME = 2  # the net emits one frame per two strip columns
 ARCHITECTURE = "line-ctc"
-VALIDATION = 1000  # strips held out to report the reader's accuracy
 
 
 class LineNet(nn.Module):
@@ -107,7 +95,8 @@ def padded_batch(strips: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tens
     return torch.from_numpy(batch), torch.tensor(frames, dtype=torch.long)
 
 
-def _targets(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+def ctc_targets(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The texts as CTC wants them: their digits' classes end to end, and each text's length."""
     flat = [ALPHABET.index(c) for text in texts for c in text]
     return torch.tensor(flat, dtype=torch.long), torch.tensor([len(t) for t in texts])
 
@@ -207,7 +196,7 @@ def _log_probability(
     scores: list[float | None] = [None if t is None else -np.inf for t in texts]
     keep = [k for k, t in enumerate(texts) if t is not None and len(t) <= int(frames[k])]
     if keep:
-        targets, lengths = _targets([texts[k] or "" for k in keep])
+        targets, lengths = ctc_targets([texts[k] or "" for k in keep])
         loss = F.ctc_loss(
             log_probs[:, keep],
             targets,
@@ -231,144 +220,3 @@ def load_line_reader() -> LineReader | None:
     """The shipped line reader, loaded once per process; None if it is not installed."""
     path = shipped_line_reader_path()
     return LineReader.load(path) if path.exists() else None
-
-
-# --- training ------------------------------------------------------------------------------
-
-
-def load_strips(paths: Sequence[Path]) -> tuple[list[np.ndarray], list[str]]:
-    strips, texts = [], []
-    for path in paths:
-        with np.load(path, allow_pickle=False) as data:
-            for image, width, text in zip(
-                data["images"], data["widths"], data["texts"], strict=True
-            ):
-                strips.append(image[:, :width].astype(np.float32) / 255.0)
-                texts.append(str(text))
-    return strips, texts
-
-
-def _augmented(strip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The strip a little wider or narrower and shifted up or down, as handwriting varies."""
-    import cv2
-
-    width = max(4, round(strip.shape[1] * rng.uniform(0.85, 1.15)))
-    out = cv2.resize(strip, (width, STRIP_HEIGHT), interpolation=cv2.INTER_LINEAR)
-    return np.roll(out, int(rng.integers(-2, 3)), axis=0)
-
-
-def train_line_reader(
-    paths: Sequence[Path],
-    *,
-    epochs: int = 12,
-    drawn: int | None = None,
-    seed: int = 0,
-    threads: int | None = None,
-    width: int = 32,
-    batch_size: int = 64,
-) -> tuple[LineReader, float]:
-    """A reader trained on line_strips harvests, VALIDATION strips held out, and each epoch on
-    `drawn` fresh strips drawn from MNIST training digits (data.drawn_strips; as many as the
-    harvests hold by default); and its exact-line accuracy on the held-out strips."""
-    from digitrec.data.datasets import load_splits
-    from digitrec.data.drawn_strips import drawn_strip
-    from digitrec.data.synthetic_photos import TRAIN_HOLDOUT
-
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    strips, texts = load_strips(paths)
-    order = rng.permutation(len(strips))
-    held, kept = order[:VALIDATION], order[VALIDATION:]
-    val_size, carving_seed = TRAIN_HOLDOUT
-    digits = load_splits("mnist", val_size=val_size, seed=carving_seed).train
-    drawn = len(kept) if drawn is None else drawn
-    net = LineNet(width)
-    steps = epochs * ((len(kept) + drawn) // batch_size)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 3e-3, total_steps=steps)
-    started = time.perf_counter()
-    accuracy = 0.0
-    for epoch in range(epochs):
-        net.train()
-        examples = [(_augmented(strips[k], rng), texts[k]) for k in kept]
-        examples += [drawn_strip(digits, rng) for _ in range(drawn)]
-        shuffled = rng.permutation(len(examples))
-        # Strips of similar width together, in chunks of 20 batches: less padding to compute.
-        chunk_size = batch_size * 20
-        total, count = 0.0, 0
-        for first in range(0, len(shuffled), chunk_size):
-            chunk = sorted(
-                shuffled[first : first + chunk_size], key=lambda k: examples[k][0].shape[1]
-            )
-            for i in range(0, len(chunk) - batch_size + 1, batch_size):
-                members = [examples[k] for k in chunk[i : i + batch_size]]
-                batch, frames = padded_batch([strip for strip, _ in members])
-                targets, lengths = _targets([text for _, text in members])
-                loss = F.ctc_loss(
-                    net(batch), targets, frames, lengths, blank=BLANK, zero_infinity=True
-                )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                if schedule.last_epoch < steps - 1:
-                    schedule.step()
-                total += loss.item() * len(members)
-                count += len(members)
-        net.eval()
-        accuracy = line_accuracy(
-            LineReader(net), [strips[k] for k in held], [texts[k] for k in held]
-        )
-        log.info(
-            "epoch %d: loss %.4f, held-out lines %.4f, %.0fs",
-            epoch + 1,
-            total / max(count, 1),
-            accuracy,
-            time.perf_counter() - started,
-        )
-    return LineReader(net.eval()), accuracy
-
-
-def line_accuracy(reader: LineReader, strips: Sequence[np.ndarray], texts: Sequence[str]) -> float:
-    right = 0
-    for i in range(0, len(strips), 256):
-        readings = reader.read(strips[i : i + 256])
-        right += sum(r.text == t for r, t in zip(readings, texts[i : i + 256], strict=True))
-    return right / max(len(strips), 1)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train the line reader on line strips.")
-    parser.add_argument("--data", type=Path, nargs="+", required=True)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--drawn", type=int, help="strips drawn from MNIST per epoch")
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--output", type=Path, default=shipped_line_reader_path())
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    started = time.perf_counter()
-    reader, accuracy = train_line_reader(
-        args.data,
-        epochs=args.epochs,
-        drawn=args.drawn,
-        seed=args.seed,
-        threads=args.threads,
-        width=args.width,
-    )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    reader.save(
-        args.output,
-        {
-            "width": args.width,
-            "held_out_accuracy": accuracy,
-            "seconds": round(time.perf_counter() - started),
-        },
-    )
-    print(f"{args.output}: {accuracy:.4f} of held-out lines read exactly")
-
-
-if __name__ == "__main__":
-    main()
