@@ -66,8 +66,9 @@ def train_line_reader(
     threads: int | None = None,
     width: int = 32,
     batch_size: int = 64,
+    validation: int = VALIDATION,
 ) -> tuple[LineReader, float]:
-    """A reader trained on line_strips harvests, VALIDATION strips held out, and each epoch on
+    """A reader trained on line_strips harvests, `validation` strips held out, and each epoch on
     `drawn` fresh strips drawn from MNIST training digits (data.drawn_strips; as many as the
     harvests hold by default); and its exact-line accuracy on the held-out strips."""
     from digitrec.data.datasets import load_splits
@@ -80,7 +81,7 @@ def train_line_reader(
     rng = np.random.default_rng(seed)
     strips, texts = load_strips(paths)
     order = rng.permutation(len(strips))
-    held, kept = order[:VALIDATION], order[VALIDATION:]
+    held, kept = order[:validation], order[validation:]
     val_size, carving_seed = TRAIN_HOLDOUT
     digits = load_splits("mnist", val_size=val_size, seed=carving_seed).train
     drawn = len(kept) if drawn is None else drawn
