@@ -71,6 +71,11 @@ def test_reaches_edge_asks_whether_a_box_comes_near_the_edge():
     assert reaches_edge(shape, [(50, 40, 20, 30), (170, 40, 29, 30)])  # one at the right
     assert not reaches_edge(shape, [(50, 40, 20, 30)])
     assert not reaches_edge(shape, [])
+    # With no share, only a box touching the edge reaches it.
+    assert not reaches_edge(shape, [(50, 1, 20, 30)], share=0.0)
+    assert reaches_edge(shape, [(50, 0, 20, 30)], share=0.0)
+    assert reaches_edge(shape, [(150, 40, 50, 30)], share=0.0)  # to the right edge
+    assert not reaches_edge(shape, [(150, 40, 49, 30)], share=0.0)
 
 
 def test_a_drawn_digit_cropped_to_its_ink_is_read(predictor, mnist_parts):

@@ -52,11 +52,13 @@ def fills(shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]], share:
     return right - left >= share * shape[1] and bottom - top >= share * shape[0]
 
 
-def reaches_edge(shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]]) -> bool:
-    """Whether any of the (x, y, w, h) boxes comes within EDGE_SHARE of the (H, W) image's
-    longer side (at least a pixel) of its edge."""
+def reaches_edge(
+    shape: tuple[int, ...], boxes: list[tuple[int, int, int, int]], share: float = EDGE_SHARE
+) -> bool:
+    """Whether any of the (x, y, w, h) boxes comes within `share` of the (H, W) image's longer
+    side (at least a pixel: with `share` 0, touches it) of its edge."""
     height, width = shape[:2]
-    near = max(1, round(EDGE_SHARE * max(height, width)))
+    near = max(1, round(share * max(height, width)))
     return any(
         x < near or y < near or x + w > width - near or y + h > height - near
         for x, y, w, h in boxes

@@ -10,6 +10,7 @@ is clear of its edge.
 
 import numpy as np
 
+from digitrec.vision.frame import reaches_edge
 from digitrec.vision.mnist_frame import normalize_digit
 from digitrec.vision.pieces import DigitCrop
 
@@ -30,7 +31,7 @@ def around_largest(crops: list[DigitCrop], shape: tuple[int, int]) -> list[Digit
     # not the digit aimed at. On synthetic single-digit photos (tune half) 1,958 of 2,000 read
     # right instead of 1,957 (a 4 beside a shadow falling across the page), none read wrong that
     # did not before; of 400 blank pages read with `single`, as many gave no digit.
-    clear = [k for k, crop in enumerate(crops) if not _touches_edge(crop.box, shape)]
+    clear = [k for k, crop in enumerate(crops) if not reaches_edge(shape, [crop.box], share=0.0)]
     largest = max(clear or range(len(crops)), key=lambda k: _area(crops[k]))
     reach = NEAR_LARGEST * max(crops[largest].box[2:])
     chosen = {largest}
@@ -42,11 +43,6 @@ def around_largest(crops: list[DigitCrop], shape: tuple[int, int]) -> list[Digit
                 chosen.add(k)
                 frontier.append(k)
     return [crop for k, crop in enumerate(crops) if k in chosen]
-
-
-def _touches_edge(box: tuple[int, ...], shape: tuple[int, int]) -> bool:
-    x, y, w, h = box
-    return x <= 0 or y <= 0 or x + w >= shape[1] or y + h >= shape[0]
 
 
 def _area(crop: DigitCrop) -> int:
