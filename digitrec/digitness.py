@@ -3,8 +3,9 @@ doodle?
 
 The digit classifier answers one of ten digits for anything, and a scribble or a letter often
 gets a confident one. This second opinion sees the same 28x28 crop and says how likely it is
-a digit of any kind. The reader (digitrec.predictor) flags a digit it doubts as low confidence,
-and answers "no digit" for an image whose every digit it doubts.
+a digit of any kind. The reader (digitrec.predictor) flags every digit of a reading whose crops
+it doubts as low confidence (the text stays), and told there is one digit, counts what a last
+look found only if the check vouches for it (digitrec.single_digit).
 
 It is a `fastcnn` trained with the ordinary training loop on marks drawn by
 digitrec.data.non_digits (MNIST training digits, the training fonts' and printed digits,

@@ -25,7 +25,10 @@ class DigitOut(BaseModel):
     top: list[tuple[int | str, float]] = Field(description="the three likeliest classes")
     box: list[int] | None = Field(description="[x, y, width, height] in the uploaded image")
     low_confidence: bool = Field(
-        description="top probability under 0.6, or a lone digit the digitness check doubts"
+        description=(
+            "top probability under 0.6, or the digitness check doubts that the reading's"
+            " crops are digits at all"
+        )
     )
 
 
