@@ -76,13 +76,17 @@ def digit_probability(check: Classifier, digits: np.ndarray) -> np.ndarray:
 def doubted(check: Classifier, digits: np.ndarray) -> bool:
     """Whether the check gives the crops (N, 28, 28) a median under DOUBTED_DIGITS of being
     digits: the reader flags them all."""
-    return float(np.median(digit_probability(check, digits))) < DOUBTED_DIGITS
+    return _median_probability(check, digits) < DOUBTED_DIGITS
 
 
 def vouched(check: Classifier, digits: np.ndarray) -> bool:
     """Whether the check gives the crops (N, 28, 28) a median of LAST_LOOK_DIGITNESS of being
     digits: what a last look found may count."""
-    return float(np.median(digit_probability(check, digits))) >= LAST_LOOK_DIGITNESS
+    return _median_probability(check, digits) >= LAST_LOOK_DIGITNESS
+
+
+def _median_probability(check: Classifier, digits: np.ndarray) -> float:
+    return float(np.median(digit_probability(check, digits)))
 
 
 def train_digitness(
