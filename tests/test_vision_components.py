@@ -115,6 +115,26 @@ def test_a_sheets_corner_goes_though_lone_and_short() -> None:
     assert cleaned[40:70, 40:60].any()
 
 
+def test_a_digit_running_off_the_frame_stays_and_the_table_along_it_goes() -> None:
+    # An 8 photographed close, wider than half the photo, its tail cut by the right edge: it
+    # touches the edge over a stroke's width only. The dark table along the left side lies
+    # along the edge all the way.
+    from digitrec.vision.rules import clean_mask
+
+    def ring(cx: int, cy: int, r: int) -> list[tuple[int, int]]:
+        turns = np.linspace(0, 2 * np.pi, 40)
+        return [(round(cx + r * np.cos(t)), round(cy + r * np.sin(t))) for t in turns]
+
+    paths = [ring(120, 100, 35), ring(120, 172, 37), [(140, 72), (210, 35)]]
+    ink, mask, maps = _strokes((300, 200), paths, 8)
+    mask[:, :12] = True
+    ink[mask] = 1.0
+    cleaned, _, _ = clean_mask(mask, ink, maps, min_height=8)
+    assert mask[:, 199].any() and mask[:, 80:].any(axis=0).all()  # off the edge, 0.6 wide
+    assert cleaned[60:210, 80:160].sum() == mask[60:210, 80:160].sum()
+    assert not cleaned[:, :12].any()
+
+
 def test_bits_a_rule_leaves_beside_it_do_not_make_it_a_digit() -> None:
     # Upright rules, each with a bit of ink beside it every 12 px that the rule's band does not
     # take, and a small 0 below them. The bits, left all along a rule, measured it as a digit
