@@ -129,3 +129,14 @@ def test_flat_paper_is_a_flat_background_however_little_there_is():
     rng = np.random.default_rng(0)
     photo = np.clip(crop + rng.normal(0, 0.08, crop.shape), 0, 1).astype(np.float32)
     assert not flat_paper(photo)  # the paper of a photo is not flat
+
+
+def test_a_sheet_of_squared_paper_on_a_dark_table_is_left_to_the_full_pipeline() -> None:
+    # The bright sheet is the image's minority, "ink" on a flat dark ground, and its lines cut
+    # it into cells too small to look thick: but it is paper, and the full pipeline finds it.
+    gray = np.full((300, 225), 0.35, np.float32)
+    gray[80:220, 50:175] = 0.9
+    for start in (0, 1):  # lines 2 px wide every 8 px
+        gray[80 + start : 220 : 8, 50:175] = gray[80:220, 50 + start : 175 : 8] = 0.45
+    gray[130:170, 120:124] = 0.2  # a "1" on it
+    assert clean_ink(gray) is None

@@ -34,6 +34,12 @@ MIN_INK = 0.002
 # go to the full pipeline, which finds sheets.
 THICK_SIZE = 1 / 8
 THICK_SHARE = 0.05
+# Gaps up to this share of the shorter side are closed first: squared paper's lines cut a
+# sheet into cells too small to survive the erosion, and a sheet of it on a dark table (a
+# "bright ink" of half the photo) went the fast path. On synthetic photos (tune half) single
+# digits read 2,931 instead of 2,930 of 3,000 and numbers 1,625 instead of 1,624 of 1,800,
+# the rest as before. Not in images under 75 px, where it closed a small 6's loop.
+CLOSE_GAPS = 1 / 50
 # Nor does the ink run along the image's edge: a dark table framing a sheet that fills most of
 # the photo does, over more than BORDER_INK of some side.
 BORDER_INK = 0.2
@@ -102,8 +108,11 @@ def _split(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _has_thick_ink(ink: np.ndarray) -> bool:
     size = max(3, round(THICK_SIZE * min(ink.shape)) | 1)
-    # An erosion by a square as a minimum filter on bytes: its cost does not grow with the size.
-    core = filters.shrink(ink, (size, size))
+    gap = round(CLOSE_GAPS * min(ink.shape)) | 1
+    # Dilation and erosion by squares as maximum and minimum filters on bytes: their cost does
+    # not grow with the size.
+    closed = filters.shrink(filters.grow(ink, (gap, gap)), (gap, gap)) if gap > 1 else ink
+    core = filters.shrink(closed, (size, size))
     return np.count_nonzero(core) > THICK_SHARE * np.count_nonzero(ink)
 
 
