@@ -99,6 +99,23 @@ def test_a_close_up_ones_stem_is_no_ruled_line() -> None:
     assert height >= 130
 
 
+def test_a_close_up_nines_tail_is_no_ruled_line_and_a_lone_edge_as_long_is() -> None:
+    # A 9 filling a close-up photo: its tail, with the loop's side it runs on from, spans more
+    # than half the image, but it is a minor part of the 9's ink. The same line alone (the
+    # paper's edge, say) is a rule.
+    from digitrec.vision.rules import clean_mask
+
+    turns = np.linspace(0, 6.3, 60)
+    loop = [(200 + round(45 * np.cos(t)), 115 + round(55 * np.sin(t))) for t in turns]
+    tail = [(245, 120), (235, 340)]
+    ink, mask, maps = _strokes((400, 300), [loop, tail], 10)
+    cleaned, removed, height = clean_mask(mask, ink, maps, min_height=8)
+    assert not removed.any() and cleaned.sum() == mask.sum() and height > 250
+    ink, mask, maps = _strokes((400, 300), [tail, [(100, 300), (115, 330)]], 10)
+    cleaned, removed, _ = clean_mask(mask, ink, maps, min_height=8)
+    assert removed[:, 200:].sum() > 0.9 * mask[:, 200:].sum() and not cleaned[:, 200:].any()
+
+
 def test_a_sheets_corner_goes_though_lone_and_short() -> None:
     # The corner of a sheet's edge in the photo, beside a small digit: its upright side is lone
     # and short for the image like a close-up 1's stem, but the component is far wider than a
