@@ -3,11 +3,22 @@
 
 import numpy as np
 
+from digitrec.data.datasets import load_test_set
 from digitrec.data.synthetic_photos import GlyphSource, make_photo
+from digitrec.digitness import load_digitness
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
-from digitrec.single_digit import LAST_LOOK_CONTRAST, SINGLE_MIN_CONTRAST, look_harder
-from digitrec.vision.segment import find_pieces
+from digitrec.readings import DigitReading
+from digitrec.single_digit import (
+    ENLARGED_UP_TO,
+    LAST_LOOK_CONTRAST,
+    SINGLE_MIN_CONTRAST,
+    look_harder,
+    looks_like_digits,
+)
+from digitrec.vision.look import MIN_DIGIT_PX
+from digitrec.vision.pieces import DigitCrop
+from digitrec.vision.segment import find_pieces, look_enlarged
 
 
 def test_a_light_pencil_digit_on_grey_paper_is_found_by_the_last_look() -> None:
@@ -31,3 +42,29 @@ def test_pieces_found_are_not_looked_for_again() -> None:
     image[50:150, 95:103] = 20  # a bold 1
     pieces = find_pieces(image, one_digit=True)
     assert pieces.crops and look_harder(image, pieces, last_look=True) is pieces
+
+
+def test_a_tiny_digit_in_a_small_photo_is_found_enlarged() -> None:
+    # A tune photo: an 8 14 px tall in a 396 x 264 photo, its strokes a pixel or two wide. No
+    # look at the photo's own size keeps them; twice as large, they are strokes.
+    photo = make_photo(np.random.default_rng([7032, 973]), "single", GlyphSource(mnist_part="tune"))
+    assert photo.text == "8" and max(photo.image.shape[:2]) <= ENLARGED_UP_TO
+    image = photo.image
+    assert not find_pieces(image, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True).crops
+    enlarged = look_enlarged(image, 2.0, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True)
+    (x, y, w, h), (bx, by, bw, bh) = enlarged.crops[0].box, photo.boxes[0]
+    assert abs(x - bx) <= 2 and abs(y - by) <= 2 and abs(w - bw) <= 2 and abs(h - bh) <= 2
+    predictor = Predictor(load_classifier("default"))
+    assert predictor.read_image(image, single=True).text == "8"
+
+
+def test_what_the_last_looks_find_counts_only_at_a_digits_size() -> None:
+    # A clear MNIST 7, which the check vouches for: found as a speck under MIN_DIGIT_PX tall
+    # (a blank page's grain, enlarged), it does not count.
+    digit = load_test_set("mnist").images[0].astype(np.float32) / 255
+    reading = [DigitReading("7", 0.99, [("7", 0.99)])]
+    checker = load_digitness()
+    tall = DigitCrop((10, 10, 12, MIN_DIGIT_PX + 8), digit, 0)
+    speck = DigitCrop((10, 10, 3, MIN_DIGIT_PX - 4), digit, 0)
+    assert looks_like_digits(checker, [tall], reading)
+    assert not looks_like_digits(checker, [speck], reading)

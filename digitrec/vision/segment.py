@@ -131,9 +131,7 @@ def find_pieces(
     # Shrinking is work_image's; enlarging is done here, and undone on the boxes.
     enlarged = max(1.0, size / side)
     if enlarged > 1.0:
-        region = for_opencv(region)
-        shape = (round(region.shape[1] * enlarged), round(region.shape[0] * enlarged))
-        region = cv2.resize(region, shape, interpolation=cv2.INTER_CUBIC)
+        region = _enlarge(region, enlarged)
     # The part around the digits is no photo of a sheet on a table: the paper runs off its
     # edges, and a strip of the table beside it passed for the sheet (see sheet.find_sheet).
     # The sheet the first look found is kept to: up close, the table beside it was ink (its
@@ -150,6 +148,34 @@ def find_pieces(
         edge_ink_dropped=pieces.edge_ink_dropped,
         before_zoom=pieces,
     )
+
+
+def look_enlarged(
+    gray: np.ndarray,
+    factor: float,
+    *,
+    stages: dict[str, np.ndarray] | None = None,
+    min_contrast: float = MIN_INK_CONTRAST,
+    one_digit: bool = False,
+) -> Pieces:
+    """find_pieces on `gray` enlarged `factor` times (bicubic) and looked at whole, the boxes
+    in `gray`'s pixels: for digits whose strokes are a pixel or two wide, which the stroke and
+    edge tests, made for strokes a few pixels wide, drop (see ZOOM_ENLARGE)."""
+    enlarged = _enlarge(gray, factor)
+    pieces = find_pieces(
+        enlarged,
+        stages=stages,
+        work_size=max(enlarged.shape[:2]),
+        min_contrast=min_contrast,
+        one_digit=one_digit,
+    )
+    return pieces.moved(0, 0, 1 / factor).within(*np.shape(gray)[:2])
+
+
+def _enlarge(image: np.ndarray, factor: float) -> np.ndarray:
+    image = for_opencv(image)
+    shape = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+    return cv2.resize(image, shape, interpolation=cv2.INTER_CUBIC)
 
 
 def _sheet_part(
