@@ -2,11 +2,11 @@
 harder; where they find several pieces, read them as one digit.
 
 - Where no look finds a stroke, the image is looked at again for fainter ink
-  (SINGLE_MIN_CONTRAST); where that finds none either, a small image is looked at enlarged
-  (ENLARGE), and then a last look takes any ink that is not a ruled line, down to
+  (SINGLE_MIN_CONTRAST); where that finds none either, it is looked at enlarged (ENLARGE),
+  and then a last look takes any ink that is not a ruled line, down to
   LAST_LOOK_CONTRAST (look_harder). What a second look finds counts if the model reads it with
   SINGLE_SECOND_LOOK_CONFIDENCE; what the enlarged or the last look finds, only if it is also
-  a digit's size, reads as no 1 (there a shadow's or the paper's edge) and the digitness check
+  LEAST_HEIGHT tall, reads as no 1 (there a shadow's or the paper's edge) and the digitness check
   gives it LAST_LOOK_DIGITNESS (looks_like_digits).
 - The pieces found are read as one digit, the surer of two ways: from their own ink together,
   and normalized afresh from the union of their boxes; in an image not cropped to them, only
@@ -24,7 +24,7 @@ from digitrec.models.classifier import Classifier
 from digitrec.readings import DigitReading
 from digitrec.vision.decode import to_gray
 from digitrec.vision.frame import fills
-from digitrec.vision.look import MIN_DIGIT_PX, WORK_SIZE
+from digitrec.vision.look import WORK_SIZE
 from digitrec.vision.one_digit import around_largest, merge_into_one
 from digitrec.vision.pieces import DigitCrop, Pieces
 from digitrec.vision.segment import find_pieces, look_enlarged
@@ -49,17 +49,18 @@ LAST_LOOK_CONTRAST = 0.04
 # faint 2 at 0.59); 0.3 the same. Of 400 blank pages read with `single`, 23 instead of 21 gave
 # a digit (0.3: 28).
 SINGLE_SECOND_LOOK_CONFIDENCE = 0.5
-# Before the last look, an image no longer than the working size (vision.look.WORK_SIZE: the
-# looks see it at full resolution) is looked at ENLARGE times enlarged: a digit 10-20 px tall
-# has strokes a pixel or two wide, too thin for the stroke and edge tests (as for the small
-# digits that segment.find_pieces zooms in on, which it only does for those found). What that
-# finds is judged as the last look's finds are (looks_like_digits). On synthetic photos (tune
-# half) single digits read 3,902 instead of 3,899 of 4,000 (an 8 14 px tall, another 15 px,
-# a 3 16 px), none read wrong that did not before; of 400 blank pages read with `single`, as
-# many gave no digit (without the size floor in looks_like_digits, one fewer: specks 4 px
-# tall taken for a 4).
+# Before the last look, the image is looked at with ENLARGE times the resolution the looks
+# before saw it at (vision.look.WORK_SIZE: an image that long or shorter enlarged ENLARGE times,
+# bicubic; a longer one less, and one ENLARGE working sizes long or longer not at all): a digit
+# 10-20 px tall there has strokes a pixel or two wide, too thin for the stroke and edge tests
+# (as for the small digits that segment.find_pieces zooms in on, which it only does for those
+# found). What that finds is judged as the last look's finds are (looks_like_digits), and must
+# be LEAST_HEIGHT px tall in the image at least. On synthetic photos (tune half) single digits
+# read 3,906 instead of 3,899 of 4,000, none read wrong that did not before (only images up to
+# the working size enlarged: 3,902); of 1,600 blank pages read with `single`, as many gave no
+# digit (without the height floor, specks 4 and 9 px tall read as a 4 and a 9).
 ENLARGE = 2.0
-ENLARGED_UP_TO = WORK_SIZE
+LEAST_HEIGHT = 10
 
 Classify = Callable[[np.ndarray], list[DigitReading]]
 
@@ -72,8 +73,8 @@ def look_harder(
     stages: dict[str, np.ndarray] | None = None,
 ) -> Pieces:
     """`pieces` if the looks found any; else what a second look finds in fainter ink, and, if
-    that finds none either and `last_look`, what a look at the image enlarged finds (a small
-    image: see ENLARGE), or else what a last look finds in any ink that is not a ruled line,
+    that finds none either and `last_look`, what a look at the image enlarged finds (see
+    ENLARGE), or else what a last look finds in any ink that is not a ruled line,
     fainter still (a bold chalk digit is a blob, a small one on ruled paper too soft, a light
     pencil one on grey paper too faint)."""
     if pieces.crops:
@@ -82,9 +83,10 @@ def look_harder(
     pieces = replace(pieces, second_look=True)
     if pieces.crops or not last_look:
         return pieces
-    if max(image.shape[:2]) <= ENLARGED_UP_TO:
+    factor = ENLARGE * min(1.0, WORK_SIZE / max(image.shape[:2]))
+    if factor > 1.0:
         pieces = look_enlarged(
-            image, ENLARGE, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True
+            image, factor, stages=stages, min_contrast=SINGLE_MIN_CONTRAST, one_digit=True
         )
         if pieces.crops:
             return replace(pieces, second_look=True, last_look=True)
@@ -126,13 +128,14 @@ def _one_crop(image: np.ndarray, pieces: Pieces, classify: Classify) -> DigitCro
 def looks_like_digits(
     digitness: Classifier | None, crops: list[DigitCrop], readings: list[DigitReading]
 ) -> bool:
-    """Whether what the enlarged or the last look found counts: each crop at least a digit's
-    least height (vision.look.MIN_DIGIT_PX) in the image, the digitness check vouches for them
+    """Whether what the enlarged or the last look found counts: each crop at least
+    LEAST_HEIGHT px tall in the image (a speck's few pixels read as anything), the digitness
+    check vouches for them
     (digitness.LAST_LOOK_DIGITNESS) and none reads as a 1. Where no stroke was found, a 1 is a
     bar, which is what a shadow's or the paper's edge leaves."""
     if digitness is None:
         return True
-    if any(crop.box[3] < MIN_DIGIT_PX for crop in crops):
+    if any(crop.box[3] < LEAST_HEIGHT for crop in crops):
         return False
     images = np.stack([crop.image for crop in crops])
     return vouched(digitness, images) and all(r.digit != "1" for r in readings)
