@@ -3,11 +3,12 @@
 import cv2
 import numpy as np
 
-from digitrec.data.synthetic_photos import GlyphSource, cropped_to_digits, make_photo
+from digitrec.data.synthetic_photos import GlyphSource, make_photo
 from digitrec.models.loading import load_classifier
 from digitrec.predictor import Predictor
+from digitrec.single_digit import as_one_digit
 from digitrec.vision.one_digit import around_largest
-from digitrec.vision.pieces import DigitCrop
+from digitrec.vision.pieces import DigitCrop, Pieces
 from digitrec.vision.segment import find_pieces
 
 
@@ -53,15 +54,21 @@ def test_a_grid_lines_fragment_away_from_the_digit_is_not_read_into_it() -> None
     assert predictor.read_image(photo.image, single=True).text == photo.text == "6"
 
 
-def test_a_digit_cropped_to_its_box_keeps_all_its_pieces() -> None:
-    # Cropped to the digit, every piece is the digit's, however far apart: this 4's pieces
-    # around its largest alone read "2".
-    glyphs = GlyphSource(mnist_part="tune", use_fonts=False)
-    photo = cropped_to_digits(make_photo(np.random.default_rng([7002, 151]), "single", glyphs), 0.0)
-    predictor = Predictor(load_classifier("default"))
-    pieces = predictor.preprocess(photo.image, single=False)
-    assert len(around_largest(pieces, photo.image.shape[:2])) < len(pieces)
-    assert predictor.read_image(photo.image, single=True).text == photo.text == "4"
+def test_a_digit_cropped_to_its_pieces_keeps_them_all() -> None:
+    # Cropped to the digit, every piece is the digit's, however far apart: a 4's stroke written
+    # apart, further from its stem than around_largest reaches. In a photo around them, it goes.
+    def never(_: np.ndarray) -> list:
+        raise AssertionError("one way to read them only: nothing to choose")
+
+    arm, stem = _crop(0, 10, 8, 50), _crop(70, 0, 20, 100)
+    assert around_largest([arm, stem], (100, 90)) == [stem]
+    cropped = np.full((100, 90), 235, np.uint8)
+    cropped[10:60, 0:8] = cropped[0:100, 70:90] = 30
+    (digit,) = as_one_digit(cropped, Pieces([arm, stem], []), never).crops
+    assert digit.box == (0, 0, 90, 100)
+    page = np.full((300, 300), 235, np.uint8)
+    page[:100, :90] = cropped
+    assert as_one_digit(page, Pieces([arm, stem], []), never).crops == [stem]
 
 
 def test_a_stroke_written_apart_below_the_digit_is_part_of_it() -> None:
