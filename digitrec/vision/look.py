@@ -105,7 +105,7 @@ def look_at(
     # without them 4 more of 1,000 single-digit photos (tiny digits, looked at closer) read
     # wrong, none more right.
     tentative = not (one_digit and clean is not None)
-    blobs, labels = find_blobs(labels, min_height, tentative=tentative)
+    blobs, labels = find_blobs(labels, min_height, tentative=tentative, one_digit=one_digit)
 
     def text_lines(blobs: list[Blob]) -> list[list[int]]:
         # Told there is one digit, no piece is a stray line: the reader keeps the pieces near
