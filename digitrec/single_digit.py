@@ -6,7 +6,7 @@ harder; where they find several pieces, read them as one digit.
   and then a last look takes any ink that is not a ruled line, down to
   LAST_LOOK_CONTRAST (look_harder). What a second look finds counts if the model reads it with
   SINGLE_SECOND_LOOK_CONFIDENCE; what the enlarged or the last look finds, only if it is also
-  LEAST_HEIGHT tall, reads as no 1 (there a shadow's or the paper's edge) and the digitness check
+  LEAST_HEIGHT px tall, reads as no 1 (there a shadow's or the paper's edge) and the digitness check
   gives it LAST_LOOK_DIGITNESS (looks_like_digits).
 - The pieces found are read as one digit, the surer of two ways: from their own ink together,
   and normalized afresh from the union of their boxes; in an image not cropped to them, only

@@ -53,9 +53,9 @@ class Pieces:
     # see Predictor): on a blank page it finds the paper's edges and texture more often than
     # the first, so the reader asks more of what it finds.
     second_look: bool = False
-    # Found only by a last look at any ink but ruled lines, stroke-like or not, told there is
-    # one digit where no other look found any (see Predictor): the reader asks the digitness
-    # check too.
+    # Found only by a look at the image enlarged or a last look at any ink but ruled lines,
+    # stroke-like or not, told there is one digit where no other look found any (see
+    # single_digit.look_harder): the reader asks the digitness check too.
     last_look: bool = False
     # Found by the fast path for clean images (clean.py): a drawing or a scan, not a photo.
     clean: bool = False
