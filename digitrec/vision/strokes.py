@@ -67,7 +67,17 @@ def keep_strokes(
     what ink 1.0 means (preprocess.ink_levels), `height` the typical digit height, and a
     stroke's ink must reach `min_contrast` relative to the light level. With `any_ink`, only
     that and the ruled lines count (see stroke_tests)."""
-    keep, parts = _strokes(labels, ink, maps, contrast, height, min_height, min_contrast, any_ink)
+
+    def judged(labelled: np.ndarray) -> tuple[np.ndarray, Components]:
+        """Per component of `labelled`: whether it is kept as a stroke, and the measures."""
+        parts = measure(ink, labelled, maps)
+        shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast, any_ink)
+        shaped &= ~along_the_edge(parts, labelled.shape) & ~edge_with_ramp(parts, ink, labelled)
+        keep = shaped & strong
+        faint_ok = parts.level * contrast >= RESCUE_CONTRAST * min_contrast
+        return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
+
+    keep, parts = judged(labels)
     # A digit touching a shadow or smudge is one component with it, dropped whole as too soft
     # or too faint: such a component's strong core, cut at a higher level, is looked at again.
     tall = parts.height >= (CORE_HEIGHT * height if np.isfinite(height) else min_height)
@@ -80,33 +90,13 @@ def keep_strokes(
     core_table = np.concatenate([[False], cores])
     mask = table[labels] | (core_table[labels] & (ink >= cut[labels]))
     relabelled = filters.label(mask)[0]
-    keep, parts = _strokes(
-        relabelled, ink, maps, contrast, height, min_height, min_contrast, any_ink
-    )
+    keep, parts = judged(relabelled)
     # A piece cut out of a shadow must look like a pen's stroke on its own: wider than a
     # pixel (a crisp line along a shadow's edge is not) and clearly crisp.
     from_core = np.bincount(relabelled[core_table[labels]], minlength=len(keep) + 1)[1:] > 0
     pen = (parts.thickness > THIN) & (parts.sharpness >= CORE_SHARP)
     keep &= ~from_core | pen
     return filters.label(np.concatenate([[False], keep])[relabelled])[0]
-
-
-def _strokes(
-    labels: np.ndarray,
-    ink: np.ndarray,
-    maps: EdgeMaps,
-    contrast: float,
-    height: float,
-    min_height: float,
-    min_contrast: float,
-    any_ink: bool,
-) -> tuple[np.ndarray, Components]:
-    parts = measure(ink, labels, maps)
-    shaped, strong = stroke_tests(parts, contrast, height, min_height, min_contrast, any_ink)
-    shaped &= ~along_the_edge(parts, labels.shape) & ~edge_with_ramp(parts, ink, labels)
-    keep = shaped & strong
-    faint_ok = parts.level * contrast >= RESCUE_CONTRAST * min_contrast
-    return keep | beside_kept(parts, shaped & faint_ok, keep, min_height), parts
 
 
 def stroke_tests(
